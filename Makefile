@@ -1,0 +1,96 @@
+# Concierge: `make run` starts the assistant, `make test` checks everything.
+# Both create what is missing first (virtual environments, browser, trained model).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+APP_VENV := .venv
+RASA_VENV := .venv-rasa
+APP_BIN := $(APP_VENV)/bin
+RASA_BIN := $(RASA_VENV)/bin
+DATA_DIR ?= $(or $(CONCIERGE_DATA_DIR),.data)
+MODEL := $(DATA_DIR)/models/concierge.tar.gz
+RASA_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
+PIP_FLAGS := --disable-pip-version-check --no-input -q
+
+.PHONY: help install run test lint typecheck validate train conversations nlu-eval pytest \
+        browser bench lock-app lock-rasa clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+install: $(APP_VENV)/.installed $(RASA_VENV)/.installed ## Create both virtual environments from the locks
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@echo "==> Rasa environment ($(RASA_VENV)), about 3-5 minutes the first time"
+	$(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_BIN)/pip install $(PIP_FLAGS) --no-deps --ignore-requires-python --prefer-binary \
+		-r requirements/rasa.lock
+	touch $@
+
+$(APP_VENV)/.installed: requirements/app.lock requirements/constraints.txt pyproject.toml
+	@echo "==> App environment ($(APP_VENV)), about 2 minutes the first time"
+	$(PYTHON) -m venv $(APP_VENV)
+	$(APP_BIN)/pip install $(PIP_FLAGS) -c requirements/constraints.txt torch==2.13.0
+	$(APP_BIN)/pip install $(PIP_FLAGS) --no-deps -r requirements/app.lock
+	$(APP_BIN)/pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e .
+	touch $@
+
+train: $(MODEL) ## Train the Rasa model when config, domain or data changed
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
+	@echo "==> Training the Rasa model"
+	$(RASA_BIN)/rasa train --config config.yml --domain domain.yml --data data \
+		--out $(DATA_DIR)/models --fixed-model-name concierge --quiet
+
+run: install train ## Start Rasa, the action server and the gateway on http://localhost:8000
+	$(APP_BIN)/concierge run --model $(MODEL)
+
+browser: ## Install Debian's chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "==> Installing chromium (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(APP_VENV)/.installed ## ruff and mypy
+	$(APP_BIN)/ruff check .
+	$(APP_BIN)/ruff format --check .
+	$(APP_BIN)/mypy
+
+validate: $(RASA_VENV)/.installed ## rasa data validate
+	$(RASA_BIN)/rasa data validate --config config.yml --domain domain.yml --data data --fail-on-warnings
+
+conversations: $(MODEL) ## Rasa conversation tests (tests/conversations)
+	$(RASA_BIN)/rasa test core --model $(MODEL) --stories tests/conversations \
+		--fail-on-prediction-errors --out $(DATA_DIR)/results/core
+
+nlu-eval: $(MODEL) ## Intent and entity scores on the held-out NLU file
+	$(RASA_BIN)/rasa test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml \
+		--out $(DATA_DIR)/results/nlu
+	$(APP_BIN)/python -m benchmarks.nlu_report $(DATA_DIR)/results/nlu
+
+pytest: install train browser ## pytest: unit, integration, end-to-end
+	CONCIERGE_MODEL=$(abspath $(MODEL)) $(APP_BIN)/pytest -q
+
+test: install browser lint validate train conversations pytest ## Everything CI checks
+
+bench: install train ## Chat latency benchmark (see docs/benchmarks.md)
+	$(APP_BIN)/python -m benchmarks.chat_latency --model $(MODEL)
+
+lock-app: ## Re-resolve requirements/app.in into requirements/app.lock
+	rm -rf /tmp/concierge-lock-app && $(PYTHON) -m venv /tmp/concierge-lock-app
+	/tmp/concierge-lock-app/bin/pip install $(PIP_FLAGS) torch==2.13.0
+	/tmp/concierge-lock-app/bin/pip install $(PIP_FLAGS) -c requirements/constraints.txt -r requirements/app.in
+	{ echo "# Lock of the app environment (.venv): pip freeze of 'make lock-app'."; \
+	  /tmp/concierge-lock-app/bin/pip freeze; } > requirements/app.lock
+
+lock-rasa: ## Re-resolve requirements/rasa.in into requirements/rasa.lock
+	rm -rf /tmp/concierge-lock-rasa && $(PYTHON) -m venv /tmp/concierge-lock-rasa
+	/tmp/concierge-lock-rasa/bin/pip install $(PIP_FLAGS) --no-deps --ignore-requires-python rasa==3.6.21
+	/tmp/concierge-lock-rasa/bin/pip install $(PIP_FLAGS) --ignore-requires-python --prefer-binary \
+		--only-binary matplotlib,numpy,scipy,scikit-learn,tensorflow,tensorflow-text -r requirements/rasa.in
+	{ echo "# Lock of the Rasa environment (.venv-rasa): pip freeze of 'make lock-rasa'."; \
+	  /tmp/concierge-lock-rasa/bin/pip freeze; } > requirements/rasa.lock
+
+clean: ## Remove the data directory (models, databases, index)
+	rm -rf $(DATA_DIR)

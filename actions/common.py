@@ -1,0 +1,56 @@
+"""Small helpers the actions share: who is talking, on which channel, and what they said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/ask_human"}
+EMAIL_BUTTON = {"title": "Leave my email", "payload": "/leave_email"}
+TRANSCRIPT_TURNS = 20
+
+
+def channel_of(tracker: Tracker) -> str:
+    """Return the customer's channel (``web``, ``telegram``, ``rest``...)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    channel = metadata.get("channel") if isinstance(metadata, dict) else None
+    return str(channel or tracker.get_latest_input_channel() or "unknown")
+
+
+def latest_text(tracker: Tracker) -> str:
+    """Return the text of the customer's latest message ('' for button payloads)."""
+    text = str(tracker.latest_message.get("text") or "").strip()
+    return "" if text.startswith("/") else text
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """Return the name of the latest intent."""
+    intent = tracker.latest_message.get("intent") or {}
+    name = intent.get("name") if isinstance(intent, dict) else None
+    return str(name) if name else None
+
+
+def previous_customer_text(tracker: Tracker) -> str | None:
+    """Return the last message the customer typed before the latest one (not a button)."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if not seen_latest:
+            seen_latest = True
+            continue
+        text = str(event.get("text") or "").strip()
+        if text and not text.startswith("/"):
+            return text
+    return None
+
+
+def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str, Any]]:
+    """Return the last ``turns`` messages of the conversation as ``{"from", "text"}`` items."""
+    lines: list[dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in {"user", "bot"} and event.get("text"):
+            lines.append({"from": "customer" if kind == "user" else "bot", "text": event["text"]})
+    return lines[-turns:]

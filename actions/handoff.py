@@ -1,0 +1,45 @@
+"""Hand the conversation to a person when the customer asks for one."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import store
+from actions.common import EMAIL_BUTTON, channel_of, latest_intent, previous_customer_text
+
+logger = logging.getLogger(__name__)
+
+
+class ActionHandoffToHuman(Action):
+    """Record the request for a person and tell the customer what happens next."""
+
+    def name(self) -> str:
+        """Return the action's name in the domain."""
+        return "action_handoff_to_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Store the request with the conversation's context; offer an email follow-up."""
+        reason = "customer_request" if latest_intent(tracker) == "ask_human" else "fallback"
+        stored = await store.record_handoff(
+            sender_id=tracker.sender_id,
+            channel=channel_of(tracker),
+            reason=reason,
+            last_message=previous_customer_text(tracker),
+            email=tracker.get_slot("email"),
+        )
+        if not stored:
+            logger.error("actions.handoff.unrecorded sender=%s", tracker.sender_id)
+        dispatcher.utter_message(
+            text="I've let our team know you'd like to talk to a person. So that they can reach "
+            "you, please leave your email address: they usually reply within one business "
+            "day, and sooner during support hours.",
+            buttons=[EMAIL_BUTTON],
+        )
+        return [SlotSet("contact_topic", "support")]

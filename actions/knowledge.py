@@ -1,0 +1,109 @@
+"""Answer product and policy questions from the company's documents, citing them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import deps, store
+from actions.common import EMAIL_BUTTON, HUMAN_BUTTON, channel_of, latest_intent, latest_text
+from knowledge.types import Answer
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_SCOPED_INTENTS = frozenset({"ask_product", "ask_price"})
+DECLINE_TEXT = (
+    "I'm sorry, I couldn't find that in our documents, and I'd rather not guess. "
+    "Would you like to talk to a person, or leave your email so we can get back to you?"
+)
+ERROR_TEXT = (
+    "Sorry, I can't look that up right now. A person from our team can help you instead: "
+    "would you like me to connect you, or to take your email?"
+)
+PROBLEM_FOLLOW_UP = "If that doesn't solve it, our support team can take a look."
+
+
+class ActionAnswerQuestion(Action):
+    """Answer from the knowledge base, or decline and offer a person or an email follow-up.
+
+    Always sets ``kb_found``. On ``nlu_fallback`` a decline stays silent so that the
+    two-stage fallback can ask the customer to rephrase.
+    """
+
+    def name(self) -> str:
+        """Return the action's name in the domain."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Look the question up and answer with its sources."""
+        question = latest_text(tracker)
+        intent = latest_intent(tracker)
+        if not question:
+            dispatcher.utter_message(
+                text="What would you like to know? Ask me anything about our products or policies."
+            )
+            return [SlotSet("kb_found", False)]
+
+        product_id = self._product_hint(tracker, intent)
+        try:
+            answer = await asyncio.to_thread(
+                deps.get_knowledge_base().ask, question, product_id=product_id
+            )
+        except Exception:  # the conversation must go on whatever the knowledge base does
+            logger.exception("actions.answer.failed")
+            if intent != "nlu_fallback":
+                dispatcher.utter_message(text=ERROR_TEXT, buttons=[HUMAN_BUTTON, EMAIL_BUTTON])
+            return [SlotSet("kb_found", False)]
+
+        answer_id = await store.record_answer(tracker.sender_id, channel_of(tracker), answer)
+        if answer.answered:
+            self._send_answer(dispatcher, answer, answer_id, intent)
+            return [SlotSet("kb_found", True)]
+        if intent != "nlu_fallback":
+            dispatcher.utter_message(text=DECLINE_TEXT, buttons=[HUMAN_BUTTON, EMAIL_BUTTON])
+        return [SlotSet("kb_found", False)]
+
+    @staticmethod
+    def _product_hint(tracker: Tracker, intent: str | None) -> str | None:
+        """Scope a follow-up like "how much is it?" to the product discussed before."""
+        if intent not in PRODUCT_SCOPED_INTENTS:
+            return None
+        if any(e.get("entity") == "product" for e in tracker.latest_message.get("entities", [])):
+            return None  # the question names its product; retrieval finds it by itself
+        mentioned = tracker.get_slot("product")
+        if not mentioned:
+            return None
+        product = deps.get_catalog().find(str(mentioned))
+        if product is None or product.name.lower() in latest_text(tracker).lower():
+            return None
+        question_words = set(latest_text(tracker).lower().split())
+        pronouns = {"it", "its", "it's", "this", "that", "one", "them", "they"}
+        return product.id if question_words & pronouns else None
+
+    @staticmethod
+    def _send_answer(
+        dispatcher: CollectingDispatcher, answer: Answer, answer_id: str, intent: str | None
+    ) -> None:
+        text = answer.text or ""
+        buttons: list[dict[str, str]] = []
+        if intent == "report_problem":
+            text = f"{text}\n\n{PROBLEM_FOLLOW_UP}"
+            buttons = [HUMAN_BUTTON]
+        dispatcher.utter_message(
+            text=text,
+            buttons=buttons,
+            json_message={
+                "kind": "kb_answer",
+                "answer_id": answer_id,
+                "confidence": round(answer.confidence, 3),
+                "generated": answer.generated,
+                "sources": [source.to_dict() for source in answer.sources],
+            },
+        )

@@ -1,0 +1,55 @@
+"""Run the rasa-sdk action server with a start-up step that warms the knowledge base.
+
+``python -m actions.server --port 5055``. The warm-up runs in the worker before it accepts
+requests, so the server's ``/health`` answers only once the first question can be answered
+quickly (the embedding model, the BM25 index and the database are ready).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Sequence
+
+from rasa_sdk.endpoint import create_app_for_serve
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic
+from sanic.worker.loader import AppLoader
+
+from actions import deps
+
+logger = logging.getLogger(__name__)
+
+
+async def _warm_up(app: Sanic) -> None:
+    """Open the database and load the knowledge base before serving."""
+    deps.prepare_database()
+    deps.get_knowledge_base().warm_up()
+    deps.get_catalog()
+    logger.info("actions.warm_up.done")
+
+
+def create_app() -> Sanic:
+    """Build the action server app (module-level so Sanic's loader can rebuild it in workers)."""
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    app = create_app_for_serve(executor, cors_origins="", endpoints="")
+    app.register_listener(_warm_up, "before_server_start")
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the custom actions on ``--port`` (host from ``SANIC_HOST``, default 127.0.0.1)."""
+    parser = argparse.ArgumentParser(description="Concierge action server")
+    parser.add_argument("--port", type=int, default=5055)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    loader = AppLoader(factory=create_app)
+    app = loader.load()
+    app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Print the intent and entity scores of a `rasa test nlu` results folder as Markdown."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def summary(results: Path) -> str:
+    """Return a Markdown table of accuracy and macro/weighted F1 for intents and entities."""
+    lines = ["| report | accuracy | macro F1 | weighted F1 |", "|---|---|---|---|"]
+    for name in ("intent_report.json", "DIETClassifier_report.json"):
+        path = results / name
+        if not path.exists():
+            continue
+        report = json.loads(path.read_text())
+        accuracy = report.get("accuracy", report.get("micro avg", {}).get("f1-score", 0.0))
+        macro = report["macro avg"]["f1-score"]
+        weighted = report["weighted avg"]["f1-score"]
+        label = "intents" if name.startswith("intent") else "entities (DIET)"
+        lines.append(f"| {label} | {accuracy:.3f} | {macro:.3f} | {weighted:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Entry point: ``python -m benchmarks.nlu_report RESULTS_DIR``."""
+    if len(sys.argv) != 2:
+        print("usage: python -m benchmarks.nlu_report RESULTS_DIR", file=sys.stderr)
+        return 2
+    print(summary(Path(sys.argv[1])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

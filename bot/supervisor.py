@@ -1,0 +1,275 @@
+"""Run the Rasa server, the action server and the gateway as one supervised group.
+
+Each process gets its own process group and log file under ``<data_dir>/logs``. The group is
+ready when every process answers its health check; if any process exits, all are stopped and
+the caller learns which one died and the end of its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+from urllib.parse import urlsplit
+
+from bot.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 25
+
+
+class SupervisorError(RuntimeError):
+    """A supervised process failed to start or stopped unexpectedly."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to start one process and how to tell that it is ready."""
+
+    name: str
+    argv: Sequence[str]
+    health_url: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready: Callable[[int, bytes], bool] = lambda status, _body: status == 200
+
+
+@dataclass
+class _Running:
+    spec: ProcessSpec
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    tail: deque[str]
+    pump: threading.Thread
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    if parts.port is None:
+        raise SupervisorError(f"{url!r} must name a port, e.g. http://127.0.0.1:5005")
+    return parts.port
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "127.0.0.1"
+
+
+def _rasa_ready(status: int, body: bytes) -> bool:
+    return status == 200 and b"model_file" in body
+
+
+def build_specs(
+    settings: Settings, model: Path, rasa_executable: Path | None = None
+) -> list[ProcessSpec]:
+    """Return the three processes of the assistant, configured from ``settings``."""
+    rasa = rasa_executable or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+    if not rasa.exists():
+        raise SupervisorError(f"Rasa is not installed at {rasa}: run `make install` first")
+    if not model.exists():
+        raise SupervisorError(f"no trained model at {model}: run `make train` first")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    action_url = settings.action_server_url.rstrip("/")
+    rasa_url = settings.rasa_url.rstrip("/")
+    common = {
+        "CONCIERGE_DATA_DIR": str(settings.data_dir),
+        "CONCIERGE_CONTENT_DIR": str(settings.content_dir),
+        "CONCIERGE_RASA_URL": rasa_url,
+        "CONCIERGE_ACTION_SERVER_URL": action_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    rasa_env = {
+        **common,
+        "CONCIERGE_ACTION_ENDPOINT": f"{action_url}/webhook",
+        "CONCIERGE_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    python = sys.executable
+    return [
+        ProcessSpec(
+            name="action server",
+            argv=[python, "-m", "actions.server", "--port", str(_port(action_url))],
+            health_url=f"{action_url}/health",
+            env={**common, "SANIC_HOST": _host(action_url), "ACTION_SERVER_SANIC_WORKERS": "1"},
+        ),
+        ProcessSpec(
+            name="rasa",
+            argv=[
+                str(rasa), "run", "--enable-api", "--model", str(model),
+                "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+                "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                "--interface", _host(rasa_url), "--port", str(_port(rasa_url)),
+            ],
+            health_url=f"{rasa_url}/status",
+            env=rasa_env,
+            ready=_rasa_ready,
+        ),
+        ProcessSpec(
+            name="gateway",
+            argv=[
+                python, "-m", "uvicorn", "bot.app:create_app", "--factory",
+                "--host", settings.gateway_host, "--port", str(settings.gateway_port),
+                "--no-access-log",
+            ],
+            health_url=f"http://{settings.gateway_host}:{settings.gateway_port}/api/channels/web/health",
+            env=common,
+        ),
+    ]  # fmt: skip
+
+
+def ingest_content(settings: Settings) -> None:
+    """Index the content folder (incrementally) in a child process, before the servers start."""
+    env = {
+        **os.environ,
+        "CONCIERGE_DATA_DIR": str(settings.data_dir),
+        "CONCIERGE_CONTENT_DIR": str(settings.content_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "kb", "ingest"], cwd=PROJECT_ROOT, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SupervisorError(f"indexing {settings.content_dir} failed (exit {done.returncode})")
+
+
+def _pump(stream: IO[bytes], log_path: Path, tail: deque[str], echo: str | None) -> None:
+    with log_path.open("ab") as log:
+        for raw in iter(stream.readline, b""):
+            log.write(raw)
+            log.flush()
+            line = raw.decode("utf-8", "replace").rstrip()
+            tail.append(line)
+            if echo is not None:
+                print(f"[{echo}] {line}", flush=True)
+
+
+def _probe(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, method="GET")  # noqa: S310 - local health URL
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), response.read(65536)
+    except urllib.error.HTTPError as error:
+        return int(error.code), b""
+    except (OSError, ValueError):
+        return 0, b""
+
+
+class Supervisor:
+    """Start, watch and stop a group of processes."""
+
+    def __init__(self, specs: Sequence[ProcessSpec], log_dir: Path, *, echo: bool = False) -> None:
+        """Prepare to run ``specs``, logging each to ``log_dir/<name>.log``."""
+        self.specs = list(specs)
+        self.log_dir = log_dir
+        self.echo = echo
+        self._running: list[_Running] = []
+
+    def __enter__(self) -> Supervisor:
+        """Start every process."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop every process."""
+        self.stop()
+
+    def start(self) -> None:
+        """Start every process in its own process group."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for spec in self.specs:
+            log_path = self.log_dir / f"{spec.name.replace(' ', '-')}.log"
+            log_path.write_bytes(b"")
+            process = subprocess.Popen(  # noqa: S603 - argv built from our own settings
+                list(spec.argv),
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **spec.env},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            assert process.stdout is not None
+            tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+            pump = threading.Thread(
+                target=_pump,
+                args=(process.stdout, log_path, tail, spec.name if self.echo else None),
+                daemon=True,
+            )
+            pump.start()
+            self._running.append(_Running(spec, process, log_path, tail, pump))
+            logger.info("supervisor.started %s pid=%s", spec.name, process.pid)
+
+    def _check_alive(self) -> None:
+        for running in self._running:
+            code = running.process.poll()
+            if code is not None:
+                running.pump.join(timeout=2)
+                tail = "\n".join(f"    {line}" for line in running.tail)
+                raise SupervisorError(
+                    f"the {running.spec.name} exited with code {code}. "
+                    f"Last lines of {running.log_path}:\n{tail}"
+                )
+
+    def wait_until_ready(self, timeout: float = 240.0) -> None:
+        """Block until every process answers its health check; raise if one dies or times out."""
+        deadline = time.monotonic() + timeout
+        pending = {r.spec.name: r.spec for r in self._running}
+        while pending:
+            self._check_alive()
+            for name, spec in list(pending.items()):
+                status, body = _probe(spec.health_url)
+                if spec.ready(status, body):
+                    logger.info("supervisor.ready %s", name)
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                raise SupervisorError(
+                    f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))} "
+                    f"(logs in {self.log_dir})"
+                )
+            if pending:
+                time.sleep(0.5)
+
+    def watch(self, poll_seconds: float = 1.0) -> None:
+        """Block while every process runs; raise ``SupervisorError`` when one exits."""
+        while True:
+            self._check_alive()
+            time.sleep(poll_seconds)
+
+    def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop every process group: SIGTERM, then SIGKILL after ``grace_seconds``."""
+        for running in self._running:
+            if running.process.poll() is None:
+                _signal_group(running.process, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for running in self._running:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                running.process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                _signal_group(running.process, signal.SIGKILL)
+                running.process.wait(timeout=5)
+            # Workers (Sanic, uvicorn reloaders) share the group; make sure none outlive us.
+            _signal_group(running.process, signal.SIGKILL)
+        self._running.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)

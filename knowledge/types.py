@@ -1,0 +1,95 @@
+"""Value types the knowledge base hands to its callers (actions, gateway, CLI, benchmarks)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an answer comes from, as a person would cite it.
+
+    ``location`` is the document path relative to the content folder plus an anchor for the
+    heading or FAQ entry, e.g. ``docs/shipping.md#international-shipping`` or
+    ``faq.csv#faq-12``; the gateway turns it into a link.
+    """
+
+    title: str
+    location: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON shape used by ``/api/chat`` and the CLI."""
+        return {"title": self.title, "location": self.location}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrieved passage with its provenance and fused score (0..1, higher is better)."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    location: str
+    score: float
+    faq_id: str | None = None
+    product_id: str | None = None
+    heading: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of ``concierge kb query --json``."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "source": self.source,
+            "faq_id": self.faq_id,
+            "score": round(self.score, 4),
+            "title": self.title,
+            "location": self.location,
+            "product_id": self.product_id,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the knowledge base says to a question; ``text`` is None when it declines."""
+
+    question: str
+    text: str | None
+    confidence: float
+    sources: list[Source] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    generated: bool = False
+    """True when an LLM wrote the text, False for the extractive answer."""
+
+    @property
+    def answered(self) -> bool:
+        """Whether the assistant is confident enough to answer."""
+        return self.text is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of ``concierge kb query --json``."""
+        return {
+            "answer": self.text,
+            "confidence": round(self.confidence, 4),
+            "sources": [s.to_dict() for s in self.sources],
+            "chunks": [c.to_dict() for c in self.chunks],
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Summary of one ingestion run."""
+
+    files: int
+    chunks_added: int
+    chunks_updated: int
+    chunks_removed: int
+    files_skipped: list[tuple[str, str]]
+    """(path, reason) of each file that could not be read."""
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly summary."""
+        return asdict(self)
