@@ -29,7 +29,7 @@ def _is_local(host: Any) -> bool:
         return False
 
 
-class NetworkBlocked(RuntimeError):
+class NetworkBlocked(OSError):
     """A test tried to reach a host that is not this machine."""
 
 
@@ -39,10 +39,19 @@ def _no_remote_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real_connect = socket.socket.connect
     real_getaddrinfo = socket.getaddrinfo
 
-    def guarded_connect(self: socket.socket, address: Any) -> Any:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+    real_connect_ex = socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
             raise NetworkBlocked(f"test tried to connect to {address[0]}")
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        check(self, address)
         return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        check(self, address)
+        return real_connect_ex(self, address)
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
@@ -51,5 +60,6 @@ def _no_remote_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield

@@ -1,0 +1,103 @@
+"""``GET /healthz``: is Rasa loaded, is the action server up, does the database answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from bot.db import init_db, ping
+from bot.deps import EngineDep, HttpDep, RasaDep, SettingsDep, StateDep
+from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
+from bot.schemas import CheckResult, HealthResponse
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+async def check_rasa(rasa: RasaClient, timeout: float = CHECK_TIMEOUT_SECONDS) -> CheckResult:
+    """Check Rasa: healthy when ``/status`` answers and names a loaded model."""
+    try:
+        status = await rasa.status(timeout_seconds=timeout)
+    except RasaTimeout:
+        return CheckResult(ok=False, detail=f"{rasa.base_url}/status timed out after {timeout:g} s")
+    except RasaUnavailable as error:
+        return CheckResult(ok=False, detail=str(error))
+    model_file = status.get("model_file")
+    if not model_file:
+        return CheckResult(ok=False, detail="Rasa is up but no model is loaded")
+    return CheckResult(ok=True, detail=f"model loaded: {model_file}")
+
+
+async def check_action_server(
+    http: httpx.AsyncClient, base_url: str, timeout: float = CHECK_TIMEOUT_SECONDS
+) -> CheckResult:
+    """Check the action server: healthy when ``/health`` answers ``{"status": "ok"}``."""
+    url = f"{base_url.rstrip('/')}/health"
+    try:
+        response = await asyncio.wait_for(http.get(url, timeout=timeout), timeout=timeout)
+    except (TimeoutError, httpx.TimeoutException):
+        return CheckResult(ok=False, detail=f"{url} timed out after {timeout:g} s")
+    except httpx.HTTPError as error:
+        return CheckResult(ok=False, detail=f"cannot reach {url}: {type(error).__name__}")
+    if response.status_code != 200:
+        return CheckResult(ok=False, detail=f"{url} answered HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        return CheckResult(ok=False, detail=f"{url} did not answer JSON")
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        return CheckResult(ok=False, detail=f"{url} did not answer status ok")
+    return CheckResult(ok=True, detail="ok")
+
+
+async def check_database(
+    engine: Engine, state_ready: bool, timeout: float = CHECK_TIMEOUT_SECONDS
+) -> tuple[CheckResult, bool]:
+    """Check the database runs ``SELECT 1``; create missing tables once it does."""
+
+    def _run() -> bool:
+        ping(engine)
+        if not state_ready:
+            init_db(engine)
+        return True
+
+    try:
+        ready = await asyncio.wait_for(asyncio.to_thread(_run), timeout=timeout)
+    except TimeoutError:
+        return CheckResult(ok=False, detail=f"no answer within {timeout:g} s"), state_ready
+    except Exception as error:  # any driver error means "down"; the detail says which
+        logger.warning("health.database.failed error=%s", type(error).__name__)
+        return CheckResult(ok=False, detail=f"{type(error).__name__}: {error}"[:300]), state_ready
+    return CheckResult(ok=True, detail=f"ok ({engine.dialect.name})"), ready
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthResponse,
+    responses={503: {"model": HealthResponse, "description": "At least one check failed"}},
+)
+async def healthz(
+    state: StateDep, settings: SettingsDep, rasa: RasaDep, http: HttpDep, engine: EngineDep
+) -> JSONResponse:
+    """Run the checks concurrently; 200 when all pass, else 503 naming the failures."""
+    rasa_result, action_result, (db_result, db_ready) = await asyncio.gather(
+        check_rasa(rasa),
+        check_action_server(http, settings.action_server_url),
+        check_database(engine, state.db_ready),
+    )
+    state.db_ready = db_ready
+    checks = {"rasa": rasa_result, "action_server": action_result, "database": db_result}
+    healthy = all(result.ok for result in checks.values())
+    if not healthy:
+        failing = ",".join(name for name, result in checks.items() if not result.ok)
+        logger.warning("health.degraded failing=%s", failing)
+    body = HealthResponse(status="ok" if healthy else "degraded", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -1,0 +1,110 @@
+"""Request and response bodies of the gateway's JSON API (also its OpenAPI documentation)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from channels.base import check_sender_id
+from channels.web import WebChatRequest
+
+MAX_COMMENT_LENGTH = 2000
+
+ChatRequest = WebChatRequest
+"""Body of ``POST /api/chat`` (validated by the web channel)."""
+
+
+class ButtonPublic(BaseModel):
+    """A quick reply: show ``title``, send ``payload`` when chosen."""
+
+    title: str
+    payload: str
+
+
+class SourcePublic(BaseModel):
+    """A cited document; link it as ``/sources/{location}``."""
+
+    title: str
+    location: str
+
+
+class MessagePublic(BaseModel):
+    """One reply of the assistant."""
+
+    text: str = ""
+    buttons: list[ButtonPublic] = Field(default_factory=list)
+    sources: list[SourcePublic] = Field(default_factory=list)
+    custom: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChatResponse(BaseModel):
+    """Body of a successful ``POST /api/chat``."""
+
+    sender_id: str
+    messages: list[MessagePublic]
+
+
+class ErrorDetailPublic(BaseModel):
+    """One problem with the request."""
+
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx answer: a sentence for a person, and what exactly was wrong."""
+
+    error: str
+    details: list[ErrorDetailPublic] = Field(default_factory=list)
+
+
+class UnavailableResponse(BaseModel):
+    """Body of a 503 from ``/api/chat``: show ``messages`` to the customer."""
+
+    error: str
+    sender_id: str | None = None
+    messages: list[MessagePublic]
+
+
+class FeedbackCreate(BaseModel):
+    """Body of ``POST /api/feedback``: a thumbs up or down on one answer."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sender_id: str
+    answer_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
+
+    @field_validator("sender_id", mode="before")
+    @classmethod
+    def _sender_id(cls, value: Any) -> str:
+        return check_sender_id(value)
+
+
+class FeedbackPublic(BaseModel):
+    """Body of a successful ``POST /api/feedback``."""
+
+    id: str
+
+
+class CheckResult(BaseModel):
+    """Outcome of one health check."""
+
+    ok: bool
+    detail: str
+
+
+class HealthResponse(BaseModel):
+    """Body of ``GET /healthz``."""
+
+    status: Literal["ok", "degraded"]
+    checks: dict[str, CheckResult]
+
+
+class ChannelHealth(BaseModel):
+    """Body of ``GET /api/channels/{name}/health``."""
+
+    status: Literal["ok"] = "ok"
+    channel: str

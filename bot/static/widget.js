@@ -1,0 +1,658 @@
+/*
+ * Concierge chat widget. Embed it on any page with one tag:
+ *
+ *   <script src="https://your-gateway.example/widget.js" defer></script>
+ *
+ * Plain JavaScript, no build step, no dependencies. The widget talks to the gateway it was
+ * loaded from (the origin of this script's src), so it works from any site (CORS on /api/*).
+ * Optional attributes on the script tag: data-title, data-subtitle, data-fallback,
+ * data-origin (another gateway address).
+ *
+ * Bot content is only ever inserted as text (textContent), never as HTML.
+ */
+(function () {
+  "use strict";
+
+  if (window.ConciergeWidget) {
+    return; // loaded twice: keep the first instance
+  }
+
+  var SENDER_KEY = "concierge.sender_id";
+  var TRANSCRIPT_KEY = "concierge.transcript";
+  var OPEN_KEY = "concierge.open";
+  var MAX_ENTRIES = 200;
+  var MAX_LENGTH = 4000;
+  var REQUEST_TIMEOUT_MS = 20000;
+  var SENDER_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
+  var DEFAULT_FALLBACK =
+    "Sorry, I'm having trouble right now. Please try again in a minute, " +
+    "or email support@kestrelcoffee.eu.";
+
+  var script = document.currentScript || findOwnScript();
+  var dataset = (script && script.dataset) || {};
+  var origin = resolveOrigin(script, dataset.origin);
+  var config = {
+    title: dataset.title || "Concierge",
+    subtitle: dataset.subtitle || "Ask about products, orders, shipping and returns",
+    fallback: dataset.fallback || DEFAULT_FALLBACK
+  };
+
+  function findOwnScript() {
+    var scripts = document.getElementsByTagName("script");
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|#|$)/.test(scripts[i].src || "")) {
+        return scripts[i];
+      }
+    }
+    return null;
+  }
+
+  function resolveOrigin(tag, override) {
+    try {
+      if (override) {
+        return new URL(override, window.location.href).origin;
+      }
+      if (tag && tag.src) {
+        return new URL(tag.src, window.location.href).origin;
+      }
+    } catch (error) {
+      /* fall through to the page's own origin */
+    }
+    return window.location.origin;
+  }
+
+  // --- storage (private browsing may refuse it: fall back to memory) -------------------------
+
+  var memory = {};
+
+  function store(kind) {
+    try {
+      var s = window[kind];
+      var probe = "concierge.__probe";
+      s.setItem(probe, "1");
+      s.removeItem(probe);
+      return s;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  var local = store("localStorage");
+  var session = store("sessionStorage");
+
+  function getItem(s, key) {
+    try {
+      return s ? s.getItem(key) : (memory[key] === undefined ? null : memory[key]);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function setItem(s, key, value) {
+    try {
+      if (s) {
+        s.setItem(key, value);
+        return;
+      }
+    } catch (error) {
+      /* quota or privacy settings: keep it in memory */
+    }
+    memory[key] = value;
+  }
+
+  function removeItem(s, key) {
+    try {
+      if (s) {
+        s.removeItem(key);
+      }
+    } catch (error) {
+      /* ignore */
+    }
+    delete memory[key];
+  }
+
+  function newUuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < 16; i++) {
+        bytes[i] = Math.floor(Math.random() * 256);
+      }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = [];
+    for (var j = 0; j < 16; j++) {
+      hex.push((bytes[j] + 0x100).toString(16).slice(1));
+    }
+    return (
+      hex.slice(0, 4).join("") + "-" + hex.slice(4, 6).join("") + "-" +
+      hex.slice(6, 8).join("") + "-" + hex.slice(8, 10).join("") + "-" +
+      hex.slice(10, 16).join("")
+    );
+  }
+
+  function senderId() {
+    var id = getItem(local, SENDER_KEY);
+    if (!id || !SENDER_RE.test(id)) {
+      id = newUuid();
+      setItem(local, SENDER_KEY, id);
+    }
+    return id;
+  }
+
+  function loadTranscript() {
+    var raw = getItem(session, TRANSCRIPT_KEY);
+    if (!raw) {
+      return [];
+    }
+    try {
+      var entries = JSON.parse(raw);
+      return Array.isArray(entries) ? entries.filter(isEntry) : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function isEntry(entry) {
+    return entry && typeof entry === "object" &&
+      (entry.role === "user" || entry.role === "bot") && typeof entry.text === "string";
+  }
+
+  function saveTranscript() {
+    if (transcript.length > MAX_ENTRIES) {
+      transcript = transcript.slice(transcript.length - MAX_ENTRIES);
+    }
+    setItem(session, TRANSCRIPT_KEY, JSON.stringify(transcript));
+  }
+
+  // --- DOM helpers -------------------------------------------------------------------------
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      for (var name in attrs) {
+        if (Object.prototype.hasOwnProperty.call(attrs, name)) {
+          if (name === "className") {
+            node.className = attrs[name];
+          } else {
+            node.setAttribute(name, attrs[name]);
+          }
+        }
+      }
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function icon(pathData) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", pathData);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  var CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+  var THUMB_UP = "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6V3a1.5 1.5 0 0 0-.4-1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
+  var THUMB_DOWN = "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6V21a1.5 1.5 0 0 0 .4 1l1.1 1 6.6-6.6A2 2 0 0 0 18 15V5a2 2 0 0 0-2-2H7a2 2 0 0 0-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z";
+
+  function sourceHref(location) {
+    if (typeof location !== "string" || !location || /^[a-z][a-z0-9+.-]*:/i.test(location) ||
+        location.charAt(0) === "/") {
+      return null;
+    }
+    var hash = location.indexOf("#");
+    var path = hash >= 0 ? location.slice(0, hash) : location;
+    var fragment = hash >= 0 ? location.slice(hash + 1) : "";
+    var encoded = path.split("/").map(encodeURIComponent).join("/");
+    return origin + "/sources/" + encoded + (fragment ? "#" + encodeURI(fragment) : "");
+  }
+
+  // --- state and UI ------------------------------------------------------------------------
+
+  var transcript = loadTranscript();
+  var busy = false;
+  var ui = {};
+
+  function build() {
+    var root = el("div", { id: "concierge-root", className: "concierge-root" });
+    root.style.visibility = "hidden"; // until the stylesheet is in
+
+    var launcher = el("button", {
+      id: "concierge-launcher",
+      type: "button",
+      className: "concierge-launcher",
+      "aria-label": "Open chat: " + config.title,
+      "aria-expanded": "false",
+      "aria-controls": "concierge-panel",
+      "aria-haspopup": "dialog"
+    });
+    launcher.appendChild(icon(CHAT_ICON));
+
+    var panel = el("div", {
+      id: "concierge-panel",
+      className: "concierge-panel",
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": "concierge-title",
+      "aria-describedby": "concierge-subtitle"
+    });
+    panel.hidden = true;
+
+    var header = el("div", { className: "concierge-header" });
+    var titles = el("div", { className: "concierge-titles" });
+    titles.appendChild(el("h2", { id: "concierge-title", className: "concierge-title" }, config.title));
+    titles.appendChild(el("p", { id: "concierge-subtitle", className: "concierge-subtitle" }, config.subtitle));
+    var close = el("button", {
+      id: "concierge-close",
+      type: "button",
+      className: "concierge-close",
+      "aria-label": "Close chat"
+    }, "\u00d7");
+    header.appendChild(titles);
+    header.appendChild(close);
+
+    var log = el("div", {
+      id: "concierge-log",
+      className: "concierge-log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-label": "Conversation",
+      tabindex: "0"
+    });
+
+    var typing = el("div", {
+      id: "concierge-typing",
+      className: "concierge-typing",
+      role: "status",
+      "aria-label": "The assistant is typing"
+    });
+    for (var i = 0; i < 3; i++) {
+      typing.appendChild(el("span", { className: "concierge-dot", "aria-hidden": "true" }));
+    }
+    typing.hidden = true;
+
+    var form = el("form", { id: "concierge-form", className: "concierge-form", novalidate: "" });
+    var label = el("label", { "for": "concierge-input", className: "concierge-sr-only" }, "Your message");
+    var input = el("input", {
+      id: "concierge-input",
+      className: "concierge-input",
+      type: "text",
+      autocomplete: "off",
+      maxlength: String(MAX_LENGTH),
+      placeholder: "Type your question\u2026",
+      "aria-label": "Your message"
+    });
+    var send = el("button", {
+      id: "concierge-send",
+      className: "concierge-send",
+      type: "submit",
+      "aria-label": "Send message"
+    }, "Send");
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(send);
+
+    panel.appendChild(header);
+    panel.appendChild(log);
+    panel.appendChild(typing);
+    panel.appendChild(form);
+    root.appendChild(panel);
+    root.appendChild(launcher);
+
+    ui = { root: root, launcher: launcher, panel: panel, close: close, log: log,
+           typing: typing, form: form, input: input, send: send };
+
+    launcher.addEventListener("click", function () {
+      if (ui.panel.hidden) {
+        open();
+      } else {
+        closePanel();
+      }
+    });
+    close.addEventListener("click", closePanel);
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" || event.key === "Esc") {
+        event.preventDefault();
+        closePanel();
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value;
+      if (!text.trim() || busy) {
+        return;
+      }
+      input.value = "";
+      sendMessage(text.trim(), null);
+    });
+
+    document.body.appendChild(root);
+    loadStylesheet(root);
+
+    for (var j = 0; j < transcript.length; j++) {
+      log.appendChild(renderEntry(transcript[j]));
+    }
+    if (getItem(session, OPEN_KEY) === "1") {
+      open({ focus: false });
+    }
+    hookOpeners();
+  }
+
+  function loadStylesheet(root) {
+    var reveal = function () { root.style.visibility = ""; };
+    var href = origin + "/widget.css";
+    var existing = document.querySelector('link[data-concierge-css]');
+    if (existing) {
+      reveal();
+      return;
+    }
+    var link = el("link", { rel: "stylesheet", href: href, "data-concierge-css": "" });
+    link.addEventListener("load", reveal);
+    link.addEventListener("error", reveal);
+    window.setTimeout(reveal, 3000);
+    (document.head || document.documentElement).appendChild(link);
+  }
+
+  function hookOpeners() {
+    var openers = document.querySelectorAll("[data-concierge-open]");
+    for (var i = 0; i < openers.length; i++) {
+      openers[i].addEventListener("click", function (event) {
+        event.preventDefault();
+        open();
+      });
+    }
+  }
+
+  function open(options) {
+    ui.panel.hidden = false;
+    ui.root.classList.add("concierge-open");
+    ui.launcher.setAttribute("aria-expanded", "true");
+    ui.launcher.setAttribute("aria-label", "Close chat: " + config.title);
+    setItem(session, OPEN_KEY, "1");
+    scrollToEnd();
+    if (!options || options.focus !== false) {
+      ui.input.focus();
+    }
+  }
+
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.root.classList.remove("concierge-open");
+    ui.launcher.setAttribute("aria-expanded", "false");
+    ui.launcher.setAttribute("aria-label", "Open chat: " + config.title);
+    setItem(session, OPEN_KEY, "0");
+    ui.launcher.focus();
+  }
+
+  function scrollToEnd() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function setBusy(value) {
+    busy = value;
+    ui.typing.hidden = !value;
+    ui.send.disabled = value;
+    ui.panel.setAttribute("aria-busy", value ? "true" : "false");
+    if (value) {
+      scrollToEnd();
+    }
+  }
+
+  function addEntry(entry) {
+    transcript.push(entry);
+    saveTranscript();
+    ui.log.appendChild(renderEntry(entry));
+    scrollToEnd();
+  }
+
+  function renderEntry(entry) {
+    var classes = "concierge-msg " + (entry.role === "user" ? "concierge-user" : "concierge-bot");
+    if (entry.error) {
+      classes += " concierge-error";
+    }
+    var item = el("div", { className: classes });
+    if (entry.text) {
+      item.appendChild(el("p", { className: "concierge-text" }, entry.text));
+    }
+    var custom = entry.custom && typeof entry.custom === "object" ? entry.custom : {};
+    if (typeof custom.image === "string" && /^https?:\/\//i.test(custom.image)) {
+      item.appendChild(el("img", { className: "concierge-image", src: custom.image, alt: "" }));
+    }
+    if (entry.role === "bot") {
+      renderButtons(item, entry);
+      renderSources(item, entry);
+      if (!entry.error && typeof custom.answer_id === "string" && custom.answer_id) {
+        item.appendChild(renderFeedback(entry, custom.answer_id));
+      }
+    }
+    return item;
+  }
+
+  function renderButtons(item, entry) {
+    var buttons = Array.isArray(entry.buttons) ? entry.buttons : [];
+    if (!buttons.length) {
+      return;
+    }
+    var group = el("div", { className: "concierge-buttons", role: "group", "aria-label": "Suggested replies" });
+    buttons.forEach(function (choice) {
+      if (!choice || typeof choice.title !== "string") {
+        return;
+      }
+      var button = el("button", { type: "button", className: "concierge-button" }, choice.title);
+      button.disabled = Boolean(entry.buttonsUsed);
+      button.addEventListener("click", function () {
+        if (busy || entry.buttonsUsed) {
+          return;
+        }
+        entry.buttonsUsed = true;
+        saveTranscript();
+        var all = group.querySelectorAll("button");
+        for (var i = 0; i < all.length; i++) {
+          all[i].disabled = true;
+        }
+        button.classList.add("concierge-chosen");
+        var payload = typeof choice.payload === "string" && choice.payload ? choice.payload : choice.title;
+        sendMessage(payload, choice.title);
+      });
+      group.appendChild(button);
+    });
+    item.appendChild(group);
+  }
+
+  function renderSources(item, entry) {
+    var sources = Array.isArray(entry.sources) ? entry.sources : [];
+    var links = [];
+    sources.forEach(function (source) {
+      var href = source && sourceHref(source.location);
+      if (href) {
+        var link = el("a", {
+          className: "concierge-source",
+          href: href,
+          target: "_blank",
+          rel: "noopener noreferrer"
+        }, source.title || source.location);
+        links.push(link);
+      }
+    });
+    if (!links.length) {
+      return;
+    }
+    var box = el("div", { className: "concierge-sources" });
+    box.appendChild(el("span", { className: "concierge-sources-label" }, "Sources:"));
+    var list = el("ul", { className: "concierge-source-list" });
+    links.forEach(function (link) {
+      var li = el("li");
+      li.appendChild(link);
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    item.appendChild(box);
+  }
+
+  function renderFeedback(entry, answerId) {
+    var box = el("div", { className: "concierge-feedback" });
+    if (entry.feedback === "up" || entry.feedback === "down") {
+      box.appendChild(el("span", { className: "concierge-feedback-thanks", role: "status" },
+        "Thanks for your feedback!"));
+      return box;
+    }
+    box.appendChild(el("span", { className: "concierge-feedback-label" }, "Was this helpful?"));
+    var up = el("button", {
+      type: "button",
+      className: "concierge-thumb concierge-thumb-up",
+      "aria-label": "Yes, this was helpful"
+    });
+    up.appendChild(icon(THUMB_UP));
+    var down = el("button", {
+      type: "button",
+      className: "concierge-thumb concierge-thumb-down",
+      "aria-label": "No, this was not helpful"
+    });
+    down.appendChild(icon(THUMB_DOWN));
+    var note = el("span", { className: "concierge-feedback-note", role: "status" });
+
+    function rate(rating) {
+      up.disabled = true;
+      down.disabled = true;
+      note.textContent = "";
+      postJson("/api/feedback", { sender_id: senderId(), answer_id: answerId, rating: rating })
+        .then(function (result) {
+          if (!result.ok) {
+            throw new Error("feedback failed");
+          }
+          entry.feedback = rating;
+          saveTranscript();
+          var thanks = renderFeedback(entry, answerId);
+          box.parentNode.replaceChild(thanks, box);
+        })
+        .catch(function () {
+          up.disabled = false;
+          down.disabled = false;
+          note.textContent = "Sorry, that didn't go through. Please try again.";
+        });
+    }
+
+    up.addEventListener("click", function () { rate("up"); });
+    down.addEventListener("click", function () { rate("down"); });
+    box.appendChild(up);
+    box.appendChild(down);
+    box.appendChild(note);
+    return box;
+  }
+
+  // --- talking to the gateway ----------------------------------------------------------------
+
+  function postJson(path, body) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    return window.fetch(origin + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal: controller ? controller.signal : undefined,
+      credentials: "omit",
+      mode: "cors"
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        return { ok: response.ok, status: response.status, body: data };
+      });
+    }).finally(function () {
+      if (timer) {
+        window.clearTimeout(timer);
+      }
+    });
+  }
+
+  function botEntries(messages, isError) {
+    var entries = [];
+    (Array.isArray(messages) ? messages : []).forEach(function (message) {
+      if (!message || typeof message !== "object") {
+        return;
+      }
+      var entry = {
+        role: "bot",
+        text: typeof message.text === "string" ? message.text : "",
+        buttons: Array.isArray(message.buttons) ? message.buttons : [],
+        sources: Array.isArray(message.sources) ? message.sources : [],
+        custom: message.custom && typeof message.custom === "object" ? message.custom : {},
+        error: Boolean(isError)
+      };
+      if (entry.text || entry.buttons.length || entry.sources.length || entry.custom.image) {
+        entries.push(entry);
+      }
+    });
+    return entries;
+  }
+
+  function errorEntry(text) {
+    return { role: "bot", text: text, buttons: [], sources: [], custom: {}, error: true };
+  }
+
+  function sendMessage(text, shownAs) {
+    if (busy) {
+      return;
+    }
+    addEntry({ role: "user", text: shownAs || text });
+    setBusy(true);
+    postJson("/api/chat", { sender_id: senderId(), message: text })
+      .then(function (result) {
+        var body = result.body || {};
+        if (result.ok) {
+          botEntries(body.messages, false).forEach(addEntry);
+          return;
+        }
+        var fallback = botEntries(body.messages, true);
+        if (fallback.length) {
+          fallback.forEach(addEntry);
+        } else if (result.status === 422 && typeof body.error === "string") {
+          addEntry(errorEntry("Sorry, I couldn't send that: " + body.error + "."));
+        } else {
+          addEntry(errorEntry(config.fallback));
+        }
+      })
+      .catch(function () {
+        addEntry(errorEntry(config.fallback));
+      })
+      .then(function () {
+        setBusy(false);
+        if (!ui.panel.hidden) {
+          ui.input.focus();
+        }
+      });
+  }
+
+  function reset() {
+    transcript = [];
+    removeItem(session, TRANSCRIPT_KEY);
+    removeItem(local, SENDER_KEY);
+    while (ui.log.firstChild) {
+      ui.log.removeChild(ui.log.firstChild);
+    }
+  }
+
+  window.ConciergeWidget = {
+    open: function () { open(); },
+    close: function () { closePanel(); },
+    send: function (text) { if (typeof text === "string" && text.trim()) { open(); sendMessage(text.trim(), null); } },
+    reset: reset,
+    origin: origin
+  };
+
+  if (document.body) {
+    build();
+  } else {
+    document.addEventListener("DOMContentLoaded", build);
+  }
+})();

@@ -1,0 +1,191 @@
+"""The small interface every channel connector implements, and the message types they share.
+
+A connector turns a channel's incoming event into an :class:`IncomingMessage` (``parse``) and
+the assistant's normalised replies (:class:`OutgoingMessage`) into the channel's own payload
+(``render``). It knows nothing about Rasa or HTTP servers, so tests build and call it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import ValidationError
+
+SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+"""Conversation ids the gateway accepts (what Rasa's tracker stores can key on safely)."""
+MAX_MESSAGE_LENGTH = 4000
+"""Longest customer message, in characters."""
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One problem with an incoming payload, worded for the person who sent it."""
+
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON shape used in error bodies."""
+        return {"field": self.field, "message": self.message}
+
+
+class InvalidMessage(ValueError):
+    """An incoming payload a channel cannot accept; ``str(error)`` is a readable sentence."""
+
+    def __init__(self, message: str, details: Sequence[ErrorDetail] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details) or [ErrorDetail(field="body", message=message)]
+
+    @classmethod
+    def from_validation_error(cls, error: ValidationError) -> InvalidMessage:
+        """Build the error from a pydantic ``ValidationError`` of the channel's payload model."""
+        return cls.from_errors(error.errors(include_url=False))
+
+    @classmethod
+    def from_errors(cls, errors: Sequence[Mapping[str, Any]]) -> InvalidMessage:
+        """Build the error from pydantic-style error dicts (``type``, ``loc``, ``msg``...)."""
+        details = describe_errors(errors)
+        summary = "; ".join(dict.fromkeys(d.message for d in details)) or "invalid request"
+        return cls(summary, details)
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One customer message, whatever channel it came from."""
+
+    sender_id: str
+    text: str
+    channel: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: ``title`` is shown, ``payload`` is sent back when chosen."""
+
+    title: str
+    payload: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON shape used by the channels."""
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A document an answer cites: ``location`` is ``path#anchor`` inside the content folder."""
+
+    title: str
+    location: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON shape used by the channels."""
+        return {"title": self.title, "location": self.location}
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One normalised reply of the assistant: text, quick replies, cited sources, extras."""
+
+    text: str = ""
+    buttons: list[Button] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of one message in ``/api/chat`` responses."""
+        return {
+            "text": self.text,
+            "buttons": [b.to_dict() for b in self.buttons],
+            "sources": [s.to_dict() for s in self.sources],
+            "custom": dict(self.custom),
+        }
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """What every connector offers the gateway."""
+
+    name: str
+
+    def parse(self, payload: Any) -> IncomingMessage:
+        """Turn the channel's incoming event into a message or raise :class:`InvalidMessage`."""
+        ...
+
+    def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> Any:
+        """Turn the assistant's replies into the channel's outgoing payload."""
+        ...
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+def _error_field(error: Mapping[str, Any]) -> str:
+    if error.get("type") in {"json_invalid", "json_type"}:
+        return "body"  # the location is a character offset, not a field
+    return _field_name(tuple(error.get("loc") or ()))
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    name = _error_field(error)
+    ctx = error.get("ctx") or {}
+    if kind in {"json_invalid", "json_type"}:
+        return "the request body is not valid JSON"
+    if name == "body":
+        if kind == "missing":
+            return "the request body is empty; send a JSON object"
+        if kind in {"model_attributes_type", "dict_type", "model_type"}:
+            if isinstance(error.get("input"), str | bytes):
+                return "the request body must be JSON (Content-Type: application/json)"
+            return "the request body must be a JSON object"
+    if kind == "missing":
+        return f"{name} is required"
+    if kind == "string_type":
+        return f"{name} must be a string"
+    if kind == "dict_type":
+        return f"{name} must be a JSON object"
+    if kind == "string_too_short":
+        return f"{name} must not be empty"
+    if kind == "string_too_long":
+        return f"{name} must be at most {ctx.get('max_length')} characters"
+    if kind in {"literal_error", "enum"}:
+        return f"{name} must be one of {ctx.get('expected')}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "extra_forbidden":
+        return f"{name} is not a known field"
+    message = str(error.get("msg") or "is invalid")
+    return f"{name}: {message[:1].lower()}{message[1:]}"
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetail]:
+    """Word pydantic-style validation errors for a person (``message must not be empty``)."""
+    return [ErrorDetail(field=_error_field(e), message=_describe(e)) for e in errors]
+
+
+def check_text(value: Any, *, name: str = "message", max_length: int = MAX_MESSAGE_LENGTH) -> str:
+    """Return ``value`` stripped, or raise ``ValueError`` with a readable reason."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    text = value.strip()
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    if len(value) > max_length:
+        raise ValueError(f"{name} must be at most {max_length} characters (got {len(value)})")
+    return text
+
+
+def check_sender_id(value: Any, *, name: str = "sender_id") -> str:
+    """Return ``value`` when it is a valid conversation id, else raise ``ValueError``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    if not SENDER_ID_PATTERN.fullmatch(value):
+        raise ValueError(f"{name} must be 1 to 128 characters: letters, digits and . _ : @ - only")
+    return value

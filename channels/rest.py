@@ -1,0 +1,89 @@
+"""A generic REST connector for integrations (a CRM, a help desk, a script).
+
+Incoming (``POST /api/channels/rest/webhook``): ``{"sender": str, "message": str,
+"metadata": {...}}``, the same shape as Rasa's own REST channel. Outgoing: a list like Rasa's,
+one entry per message, always with every key:
+``[{"recipient_id", "text", "buttons", "sources", "custom"}]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from channels.base import (
+    MAX_MESSAGE_LENGTH,
+    IncomingMessage,
+    InvalidMessage,
+    OutgoingMessage,
+    check_sender_id,
+    check_text,
+)
+from channels.web import check_metadata
+
+
+class RestWebhookRequest(BaseModel):
+    """Body of ``POST /api/channels/rest/webhook``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sender: str = Field(description="Conversation id: 1-128 of letters, digits, . _ : @ -")
+    message: str = Field(description=f"The customer's text (at most {MAX_MESSAGE_LENGTH})")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _sender(cls, value: Any) -> str:
+        return check_sender_id(value, name="sender")
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> str:
+        return check_text(value, name="message")
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> dict[str, Any]:
+        return check_metadata(value)
+
+
+class RestChannel:
+    """Connector for integrations that post a message and read the replies in the response."""
+
+    name = "rest"
+
+    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
+        self.max_message_length = max_message_length
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> RestChannel:
+        """Build the connector from its configuration block (all keys optional)."""
+        credentials = credentials or {}
+        return cls(
+            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
+        )
+
+    def parse(self, payload: Any) -> IncomingMessage:
+        """Validate a webhook body; raise :class:`InvalidMessage` with a readable reason."""
+        if not isinstance(payload, dict):
+            raise InvalidMessage("the request body must be a JSON object")
+        try:
+            request = RestWebhookRequest.model_validate(payload)
+        except ValidationError as error:
+            raise InvalidMessage.from_validation_error(error) from None
+        if len(request.message) > self.max_message_length:
+            raise InvalidMessage(f"message must be at most {self.max_message_length} characters")
+        return IncomingMessage(
+            sender_id=request.sender,
+            text=request.message,
+            channel=self.name,
+            metadata=dict(request.metadata),
+        )
+
+    def render(
+        self, messages: Sequence[OutgoingMessage], *, recipient_id: str
+    ) -> list[dict[str, Any]]:
+        """Return Rasa's REST list shape with ``sources`` and ``custom`` always present."""
+        return [{"recipient_id": recipient_id, **m.to_dict()} for m in messages]

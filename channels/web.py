@@ -1,0 +1,107 @@
+"""The web chat widget's channel: the JSON shape of ``POST /api/chat``.
+
+Incoming: ``{"sender_id": str, "message": str, "metadata": {...}}``.
+Outgoing: ``{"sender_id": str, "messages": [{"text", "buttons", "sources", "custom"}]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from channels.base import (
+    MAX_MESSAGE_LENGTH,
+    IncomingMessage,
+    InvalidMessage,
+    OutgoingMessage,
+    check_sender_id,
+    check_text,
+)
+
+MAX_METADATA_CHARS = 4096
+"""Largest ``metadata`` object (as JSON) a client may attach to a message."""
+
+
+def check_metadata(value: Any, *, name: str = "metadata") -> dict[str, Any]:
+    """Return ``value`` when it is a small JSON object, else raise ``ValueError``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    if len(json.dumps(value, default=str)) > MAX_METADATA_CHARS:
+        raise ValueError(f"{name} must be at most {MAX_METADATA_CHARS} characters as JSON")
+    return value
+
+
+class WebChatRequest(BaseModel):
+    """Body of ``POST /api/chat``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sender_id: str = Field(
+        description="Conversation id: 1-128 characters of letters, digits and . _ : @ -",
+        examples=["3f1c9a0e-6a43-4a8e-9a51-1f2b0c7d9e10"],
+    )
+    message: str = Field(
+        description=f"What the customer typed (at most {MAX_MESSAGE_LENGTH} characters)",
+        examples=["What is the return window?"],
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Optional extra context passed on to Rasa"
+    )
+
+    @field_validator("sender_id", mode="before")
+    @classmethod
+    def _sender_id(cls, value: Any) -> str:
+        return check_sender_id(value)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> str:
+        return check_text(value, name="message")
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> dict[str, Any]:
+        return check_metadata(value)
+
+
+class WebChannel:
+    """The widget's connector; built by :meth:`from_credentials` like Rasa's connectors."""
+
+    name = "web"
+
+    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
+        self.max_message_length = max_message_length
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> WebChannel:
+        """Build the connector from its configuration block (all keys optional)."""
+        credentials = credentials or {}
+        return cls(
+            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
+        )
+
+    def parse(self, payload: Any) -> IncomingMessage:
+        """Validate a ``/api/chat`` body; raise :class:`InvalidMessage` with a readable reason."""
+        if not isinstance(payload, dict):
+            raise InvalidMessage("the request body must be a JSON object")
+        try:
+            request = WebChatRequest.model_validate(payload)
+        except ValidationError as error:
+            raise InvalidMessage.from_validation_error(error) from None
+        if len(request.message) > self.max_message_length:
+            raise InvalidMessage(f"message must be at most {self.max_message_length} characters")
+        return IncomingMessage(
+            sender_id=request.sender_id,
+            text=request.message,
+            channel=self.name,
+            metadata=dict(request.metadata),
+        )
+
+    def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> dict[str, Any]:
+        """Return the ``/api/chat`` response body."""
+        return {"sender_id": recipient_id, "messages": [m.to_dict() for m in messages]}

@@ -1,0 +1,125 @@
+"""``POST /api/feedback`` against a real SQLite database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.db import Feedback, KBAnswer, get_engine, session_scope
+from bot.settings import Settings
+from tests.integration.gateway.conftest import ClientFactory, SettingsFactory
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def answer_id(client: TestClient, settings: Settings) -> str:
+    """An answer the action server recorded for sender ``user-1`` (the app created the tables)."""
+    with session_scope(get_engine(settings.sqlalchemy_url)) as session:
+        answer = KBAnswer(
+            sender_id="user-1",
+            channel="web",
+            question="What is the return window?",
+            answer="You can return unused equipment within 30 days.",
+            confidence=0.81,
+            chunk_ids=["c1", "c2"],
+            sources=[{"title": "Returns", "location": "docs/returns.md#return-window"}],
+        )
+        session.add(answer)
+        session.flush()
+        return answer.id
+
+
+def _feedback_rows(settings: Settings) -> list[Feedback]:
+    with session_scope(get_engine(settings.sqlalchemy_url)) as session:
+        return list(session.scalars(select(Feedback)))
+
+
+def test_feedback_is_stored_with_question_answer_and_chunks(
+    client: TestClient, settings: Settings, answer_id: str
+) -> None:
+    body = {"sender_id": "user-1", "answer_id": answer_id, "rating": "down", "comment": "Too vague"}
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 201, response.text
+    feedback_id = response.json()["id"]
+    [row] = _feedback_rows(settings)
+    assert row.id == feedback_id
+    assert (row.answer_id, row.sender_id, row.rating, row.comment) == (
+        answer_id,
+        "user-1",
+        "down",
+        "Too vague",
+    )
+    assert row.question == "What is the return window?"
+    assert row.answer == "You can return unused equipment within 30 days."
+    assert row.chunk_ids == ["c1", "c2"]
+
+
+def test_comment_is_optional(client: TestClient, settings: Settings, answer_id: str) -> None:
+    body = {"sender_id": "user-1", "answer_id": answer_id, "rating": "up"}
+    assert client.post("/api/feedback", json=body).status_code == 201
+    assert _feedback_rows(settings)[0].comment is None
+
+
+def test_unknown_answer_is_404(client: TestClient, settings: Settings, answer_id: str) -> None:
+    body = {"sender_id": "user-1", "answer_id": "does-not-exist", "rating": "up"}
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 404
+    assert "no answer with this answer_id" in response.json()["error"]
+    assert _feedback_rows(settings) == []
+
+
+def test_answer_of_another_conversation_is_404(
+    client: TestClient, settings: Settings, answer_id: str
+) -> None:
+    body = {"sender_id": "someone-else", "answer_id": answer_id, "rating": "up"}
+    assert client.post("/api/feedback", json=body).status_code == 404
+    assert _feedback_rows(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"sender_id": "user-1", "answer_id": "x", "rating": "meh"}, "rating must be one of"),
+        ({"sender_id": "user-1", "answer_id": "x"}, "rating is required"),
+        ({"sender_id": "user-1", "rating": "up"}, "answer_id is required"),
+        ({"answer_id": "x", "rating": "up"}, "sender_id is required"),
+        ({"sender_id": "bad id", "answer_id": "x", "rating": "up"}, "sender_id must be 1 to 128"),
+        ({"sender_id": "user-1", "answer_id": 5, "rating": "up"}, "answer_id must be a string"),
+        (
+            {"sender_id": "user-1", "answer_id": "x", "rating": "up", "comment": "c" * 2001},
+            "comment must be at most 2000 characters",
+        ),
+        ([], "request body must be a JSON object"),
+    ],
+)
+def test_bad_feedback_is_422(client: TestClient, body: Any, expected: str) -> None:
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 422, response.text
+    assert expected in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "expected"),
+    [
+        (b"{nope", "application/json", "not valid JSON"),
+        (b'{"sender_id": "user-1"}', "text/plain", "must be JSON"),
+    ],
+)
+def test_non_json_feedback_is_422(
+    client: TestClient, content: bytes, content_type: str, expected: str
+) -> None:
+    response = client.post("/api/feedback", content=content, headers={"content-type": content_type})
+    assert response.status_code == 422
+    assert expected in response.json()["error"]

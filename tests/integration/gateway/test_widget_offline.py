@@ -1,0 +1,172 @@
+"""The widget in a real browser against the real gateway, with no Rasa (or a stand-in one).
+
+The gateway runs under uvicorn in a thread on a free localhost port; chromium loads the demo
+page. These tests need no trained model: the end-to-end suite covers the real Rasa.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.db import Feedback, KBAnswer, get_engine, session_scope
+from bot.messages import FALLBACK_TEXT
+from tests.integration.gateway.browser import chromium_page, screenshot_on_failure
+from tests.integration.gateway.conftest import FakeRasa, SettingsFactory, serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+BOT = ".concierge-msg.concierge-bot"
+USER = ".concierge-msg.concierge-user"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def open_and_send(page: Page, text: str) -> None:
+    page.click("#concierge-launcher")
+    expect(page.locator("#concierge-input")).to_be_focused()
+    page.fill("#concierge-input", text)
+    page.press("#concierge-input", "Enter")
+
+
+def test_widget_shows_the_fallback_when_rasa_is_down(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    app = create_app(make_settings())  # rasa_url points at a closed port
+    with (
+        serve(app) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "fallback"),
+    ):
+        page.goto(base_url + "/")
+        expect(page.locator("#concierge-launcher")).to_be_visible()
+        open_and_send(page, "hello")
+        expect(page.locator(USER)).to_have_text("hello")
+        bot = page.locator(BOT).last
+        expect(bot).to_contain_text(FALLBACK_TEXT, timeout=15_000)
+        expect(bot).to_have_class(re.compile("concierge-error"))
+        expect(page.locator("#concierge-typing")).to_be_hidden()
+        expect(page.locator("#concierge-send")).to_be_enabled()
+
+        # A network error (the gateway unreachable) shows the built-in fallback text.
+        page.route("**/api/chat", lambda route: route.abort())
+        page.fill("#concierge-input", "anyone there?")
+        page.click("#concierge-send")
+        expect(page.locator(BOT)).to_have_count(2, timeout=15_000)
+        expect(page.locator(BOT).last).to_contain_text("Sorry, I'm having trouble right now")
+
+        # Esc closes the panel and gives the focus back to the launcher.
+        page.press("#concierge-input", "Escape")
+        expect(page.locator("#concierge-panel")).to_be_hidden()
+        expect(page.locator("#concierge-launcher")).to_be_focused()
+        expect(page.locator("#concierge-launcher")).to_have_attribute("aria-expanded", "false")
+
+
+def test_widget_renders_replies_buttons_sources_and_feedback(
+    make_settings: SettingsFactory, fake_rasa: FakeRasa, tmp_path: Path
+) -> None:
+    settings = make_settings(rasa_url=fake_rasa.url)
+    engine = get_engine(settings.sqlalchemy_url)
+
+    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Answer like Rasa plus the action server: record the answer, cite a source."""
+        sender, text = body["sender"], body["message"]
+        if text == "/ask_human":
+            return [{"recipient_id": sender, "text": "A person from our team will reply soon."}]
+        time.sleep(0.8)  # long enough to see the typing indicator
+        with session_scope(engine) as session:
+            answer = KBAnswer(
+                sender_id=sender,
+                question=text,
+                answer="Unused items within 30 days.",
+                chunk_ids=["chunk-1"],
+            )
+            session.add(answer)
+            session.flush()
+            answer_id = answer.id
+        return [
+            {
+                "recipient_id": sender,
+                "text": 'Unused items within 30 days. <img src=x onerror="window.__xss=1">',
+                "buttons": [{"title": "Talk to a person", "payload": "/ask_human"}],
+            },
+            {
+                "recipient_id": sender,
+                "custom": {
+                    "kind": "kb_answer",
+                    "answer_id": answer_id,
+                    "sources": [
+                        {
+                            "title": "Shipping › Returns",
+                            "location": "docs/shipping.md#returns--refunds",
+                        }
+                    ],
+                },
+            },
+        ]
+
+    fake_rasa.reply = reply
+    app = create_app(settings)
+    with (
+        serve(app) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "widget"),
+    ):
+        page.goto(base_url + "/")
+        open_and_send(page, "what is the return window?")
+        expect(page.locator("#concierge-typing")).to_be_visible()
+        bot = page.locator(BOT).first
+        expect(bot).to_contain_text("Unused items within 30 days.", timeout=15_000)
+        expect(page.locator("#concierge-typing")).to_be_hidden()
+
+        # Bot text is text: the markup shows literally and never runs.
+        expect(bot.locator(".concierge-text")).to_contain_text("<img src=x")
+        assert bot.locator("img").count() == 0
+        assert page.evaluate("window.__xss") is None
+
+        # Sources are links to the gateway's document pages, in a new tab.
+        link = bot.locator(".concierge-source")
+        expect(link).to_have_text("Shipping › Returns")
+        expect(link).to_have_attribute("target", "_blank")
+        href = link.get_attribute("href")
+        assert href == f"{base_url}/sources/docs/shipping.md#returns--refunds"
+        document = page.request.get(href)
+        assert document.status == 200
+        assert 'id="returns--refunds"' in document.text()
+
+        # Thumbs up stores feedback with the question, answer and chunks.
+        bot.locator(".concierge-thumb-up").click()
+        expect(bot.locator(".concierge-feedback-thanks")).to_be_visible()
+        with session_scope(engine) as session:
+            [row] = session.scalars(select(Feedback)).all()
+            assert (row.rating, row.question, row.chunk_ids) == (
+                "up",
+                "what is the return window?",
+                ["chunk-1"],
+            )
+
+        # A button sends its payload and shows its title as the customer's message.
+        bot.locator(".concierge-button", has_text="Talk to a person").click()
+        expect(page.locator(USER).last).to_have_text("Talk to a person")
+        expect(page.locator(BOT).last).to_contain_text("A person from our team")
+        assert fake_rasa.requests[-1]["body"]["message"] == "/ask_human"
+        expect(bot.locator(".concierge-button")).to_be_disabled()
+
+        # The conversation id is a UUID in localStorage, and the one sent to Rasa.
+        sender_id = page.evaluate("localStorage.getItem('concierge.sender_id')")
+        assert UUID_RE.match(sender_id), sender_id
+        assert {r["body"]["sender"] for r in fake_rasa.requests} == {sender_id}
+
+        # A reload keeps the visible conversation (and the feedback state).
+        page.reload()
+        expect(page.locator("#concierge-panel")).to_be_visible()
+        expect(page.locator(BOT)).to_have_count(2)
+        expect(page.locator(USER)).to_have_count(2)
+        expect(page.locator(".concierge-feedback-thanks")).to_have_count(1)
+        assert page.evaluate("localStorage.getItem('concierge.sender_id')") == sender_id
