@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/ask_human"}
 EMAIL_BUTTON = {"title": "Leave my email", "payload": "/leave_email"}
 TRANSCRIPT_TURNS = 20
+AFFIRMATION_ACTION = "action_default_ask_affirmation"
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -29,6 +30,23 @@ def latest_intent(tracker: Tracker) -> str | None:
     intent = tracker.latest_message.get("intent") or {}
     name = intent.get("name") if isinstance(intent, dict) else None
     return str(name) if name else None
+
+
+def confirmed_question(tracker: Tracker) -> str | None:
+    """Return the text the customer confirmed through the fallback's "Did you mean...?".
+
+    Rasa replays the confirmation button's payload as the message, so the question itself
+    is the last text the customer typed before the affirmation was asked.
+    """
+    affirmation_seen = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == AFFIRMATION_ACTION:
+            affirmation_seen = True
+        elif event.get("event") == "user":
+            text = str(event.get("text") or "").strip()
+            if text and not text.startswith("/"):
+                return text if affirmation_seen else None
+    return None
 
 
 def previous_customer_text(tracker: Tracker) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,12 +12,21 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import deps, store
-from actions.common import EMAIL_BUTTON, HUMAN_BUTTON, channel_of, latest_intent, latest_text
+from actions.common import (
+    EMAIL_BUTTON,
+    HUMAN_BUTTON,
+    channel_of,
+    confirmed_question,
+    latest_intent,
+    latest_text,
+)
 from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
 
 PRODUCT_SCOPED_INTENTS = frozenset({"ask_product", "ask_price"})
+FOLLOW_UP_WORDS = frozenset({"it", "its", "it's", "this", "that", "one", "them", "they"})
+ASK_TEXT = "Sure. What would you like to know? Ask me about our products, orders or policies."
 DECLINE_TEXT = (
     "I'm sorry, I couldn't find that in our documents, and I'd rather not guess. "
     "Would you like to talk to a person, or leave your email so we can get back to you?"
@@ -43,12 +53,10 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Look the question up and answer with its sources."""
-        question = latest_text(tracker)
+        question = latest_text(tracker) or confirmed_question(tracker) or ""
         intent = latest_intent(tracker)
         if not question:
-            dispatcher.utter_message(
-                text="What would you like to know? Ask me anything about our products or policies."
-            )
+            dispatcher.utter_message(text=ASK_TEXT)
             return [SlotSet("kb_found", False)]
 
         product_id = self._product_hint(tracker, intent)
@@ -83,9 +91,8 @@ class ActionAnswerQuestion(Action):
         product = deps.get_catalog().find(str(mentioned))
         if product is None or product.name.lower() in latest_text(tracker).lower():
             return None
-        question_words = set(latest_text(tracker).lower().split())
-        pronouns = {"it", "its", "it's", "this", "that", "one", "them", "they"}
-        return product.id if question_words & pronouns else None
+        question_words = set(re.findall(r"[a-z']+", latest_text(tracker).lower()))
+        return product.id if question_words & FOLLOW_UP_WORDS else None
 
     @staticmethod
     def _send_answer(

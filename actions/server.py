@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any, cast
 
 from rasa_sdk.endpoint import create_app_for_serve
 from rasa_sdk.executor import ActionExecutor
@@ -22,7 +23,7 @@ from actions import deps
 logger = logging.getLogger(__name__)
 
 
-async def _warm_up(app: Sanic) -> None:
+async def _warm_up(app: Sanic[Any, Any]) -> None:
     """Open the database and load the knowledge base before serving."""
     deps.prepare_database()
     deps.get_knowledge_base().warm_up()
@@ -30,13 +31,13 @@ async def _warm_up(app: Sanic) -> None:
     logger.info("actions.warm_up.done")
 
 
-def create_app() -> Sanic:
+def create_app() -> Sanic[Any, Any]:
     """Build the action server app (module-level so Sanic's loader can rebuild it in workers)."""
     executor = ActionExecutor()
     executor.register_package("actions")
     app = create_app_for_serve(executor, cors_origins="", endpoints="")
     app.register_listener(_warm_up, "before_server_start")
-    return app
+    return cast("Sanic[Any, Any]", app)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

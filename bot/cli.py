@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -14,6 +16,11 @@ from bot.settings import Settings
 from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
 
 logger = logging.getLogger(__name__)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """Turn SIGTERM and SIGHUP into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,6 +35,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     supervisor = Supervisor(specs, settings.data_dir / "logs", echo=args.verbose)
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     print("==> Starting the Rasa server, the action server and the gateway", flush=True)
     try:
         with supervisor:

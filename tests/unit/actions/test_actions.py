@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from actions import deps
 from actions.handoff import ActionHandoffToHuman
-from actions.knowledge import DECLINE_TEXT, ActionAnswerQuestion
+from actions.knowledge import ASK_TEXT, DECLINE_TEXT, ActionAnswerQuestion
 from actions.sales import (
     ActionRecommendProducts,
     ActionSalesHandoff,
@@ -24,6 +24,7 @@ from actions.sales import (
     ValidateContactForm,
     parse_amount,
 )
+from actions.support import ActionDefaultAskAffirmation
 from bot.db import ContactRequest, HandoffRequest, KBAnswer, get_engine, init_db, session_scope
 from bot.settings import PROJECT_ROOT
 from knowledge.catalog import Catalog
@@ -274,3 +275,60 @@ def test_handoff_is_recorded_with_context(database: Engine) -> None:
 )  # fmt: skip
 def test_parse_amount(text: Any, amount: float | None) -> None:
     assert parse_amount(text) == amount
+
+
+def test_affirmation_describes_the_likely_intent_in_plain_words() -> None:
+    tracker = load_tracker(
+        "fallback",
+        latest_message={
+            "text": "do u do the thing with returns",
+            "intent": {"name": "nlu_fallback", "confidence": 0.4},
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.4},
+                {"name": "ask_policy", "confidence": 0.38},
+            ],
+        },
+    )
+    _, dispatcher = run(ActionDefaultAskAffirmation(), tracker)
+    [message] = dispatcher.messages
+    assert "shipping, returns, warranty" in message["text"]
+    assert "ask_policy'" not in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == [
+        "/ask_policy",
+        "/out_of_scope",
+        "/ask_human",
+    ]
+
+
+def test_confirmed_question_is_answered_after_the_affirmation(
+    database: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = StubKnowledgeBase(SHIPPING)
+    use_kb(monkeypatch, kb)
+    tracker = load_tracker(
+        "question",
+        latest_message={"text": "/ask_policy", "intent": {"name": "ask_policy"}},
+        events=[
+            {"event": "user", "text": "shiping to germny how long"},
+            {"event": "action", "name": "action_default_ask_affirmation"},
+            {"event": "user", "text": "/ask_policy"},
+        ],
+    )
+    events, _ = run(ActionAnswerQuestion(), tracker)
+    assert kb.questions == [("shiping to germny how long", None)]
+    assert events == [SlotSet("kb_found", True)]
+
+
+def test_a_bare_button_asks_what_the_customer_wants_to_know(
+    database: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = StubKnowledgeBase(SHIPPING)
+    use_kb(monkeypatch, kb)
+    tracker = load_tracker(
+        "question",
+        latest_message={"text": "/ask_policy", "intent": {"name": "ask_policy"}},
+        events=[{"event": "user", "text": "hi"}, {"event": "user", "text": "/ask_policy"}],
+    )
+    _, dispatcher = run(ActionAnswerQuestion(), tracker)
+    assert kb.questions == []
+    assert dispatcher.messages[0]["text"] == ASK_TEXT
