@@ -253,21 +253,28 @@ class Supervisor:
             time.sleep(poll_seconds)
 
     def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop every process group: SIGTERM, then SIGKILL after ``grace_seconds``."""
+        """Stop every process group: SIGTERM, then SIGKILL after ``grace_seconds``.
+
+        A second interrupt while stopping (another Ctrl-C) kills what is left at once; it
+        never leaves a process behind.
+        """
         for running in self._running:
             if running.process.poll() is None:
                 _signal_group(running.process, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        for running in self._running:
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                running.process.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
+        try:
+            deadline = time.monotonic() + grace_seconds
+            for running in self._running:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    running.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except KeyboardInterrupt:
+            logger.warning("supervisor.stop.hurried")
+        finally:
+            for running in self._running:
+                # Workers (Sanic, uvicorn) share the group; make sure none outlive us.
                 _signal_group(running.process, signal.SIGKILL)
-                running.process.wait(timeout=5)
-            # Workers (Sanic, uvicorn reloaders) share the group; make sure none outlive us.
-            _signal_group(running.process, signal.SIGKILL)
-        self._running.clear()
+                with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+                    running.process.wait(timeout=5)
+            self._running.clear()
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
