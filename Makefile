@@ -13,6 +13,11 @@ DATA_DIR ?= $(or $(CONCIERGE_DATA_DIR),.data)
 MODEL := $(DATA_DIR)/models/concierge.tar.gz
 RASA_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
 PIP_FLAGS := --disable-pip-version-check --no-input -q
+# The NLU reads all-MiniLM-L6-v2 from the Rasa environment; nothing may be downloaded.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install run test lint typecheck validate train conversations nlu-eval pytest \
         browser bench lock-app lock-rasa clean

@@ -95,6 +95,8 @@ def build_specs(
         "CONCIERGE_ACTION_ENDPOINT": f"{action_url}/webhook",
         "CONCIERGE_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
         "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     python = sys.executable
