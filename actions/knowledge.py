@@ -42,7 +42,8 @@ class ActionAnswerQuestion(Action):
     """Answer from the knowledge base, or decline and offer a person or an email follow-up.
 
     Always sets ``kb_found``. On ``nlu_fallback`` a decline stays silent so that the
-    two-stage fallback can ask the customer to rephrase.
+    two-stage fallback can ask the customer to rephrase; on ``out_of_scope`` it is the
+    polite redirect (``utter_out_of_scope``).
     """
 
     def name(self) -> str:
@@ -74,7 +75,9 @@ class ActionAnswerQuestion(Action):
         if answer.answered:
             self._send_answer(dispatcher, answer, answer_id, intent)
             return [SlotSet("kb_found", True)]
-        if intent != "nlu_fallback":
+        if intent == "out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+        elif intent != "nlu_fallback":
             dispatcher.utter_message(text=DECLINE_TEXT, buttons=[HUMAN_BUTTON, EMAIL_BUTTON])
         return [SlotSet("kb_found", False)]
 

@@ -332,3 +332,19 @@ def test_a_bare_button_asks_what_the_customer_wants_to_know(
     _, dispatcher = run(ActionAnswerQuestion(), tracker)
     assert kb.questions == []
     assert dispatcher.messages[0]["text"] == ASK_TEXT
+
+
+def test_out_of_scope_decline_is_the_polite_redirect(
+    database: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_kb(monkeypatch, StubKnowledgeBase(DECLINED))
+    tracker = load_tracker(
+        "question",
+        latest_message={
+            "text": "what's the weather in Vienna?",
+            "intent": {"name": "out_of_scope"},
+        },
+    )
+    events, dispatcher = run(ActionAnswerQuestion(), tracker)
+    assert events == [SlotSet("kb_found", False)]
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
