@@ -36,6 +36,8 @@ class Chunk:
     faq_id: str | None = None
     product_id: str | None = None
     heading: str | None = None
+    confidence: float = 0.0
+    """Calibrated confidence (0..1, comparable across questions) that this chunk answers."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of ``concierge kb query --json``."""
@@ -48,6 +50,8 @@ class Chunk:
             "title": self.title,
             "location": self.location,
             "product_id": self.product_id,
+            "heading": self.heading,
+            "confidence": round(self.confidence, 4),
         }
 
 
@@ -89,7 +93,48 @@ class IngestReport:
     files_skipped: list[tuple[str, str]]
     """(path, reason) of each file that could not be read."""
     seconds: float
+    files_unchanged: int = 0
+    """Files whose content hash matched the index (not read again)."""
+    files_removed: int = 0
+    """Indexed files that disappeared from an ingested folder."""
+    chunks_embedded: int = 0
+    """Chunk texts that went through the embedding model (unchanged text reuses its vector)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly summary."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    """What the index holds for one source file."""
+
+    source: str
+    title: str
+    chunks: int
+    indexed_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly summary."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """Size and freshness of the knowledge index."""
+
+    documents: int
+    chunks: int
+    sources: list[SourceStats]
+    last_indexed: str | None
+    collection: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of ``concierge kb stats --json``."""
+        return {
+            "collection": self.collection,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "last_indexed": self.last_indexed,
+            "sources": [s.to_dict() for s in self.sources],
+        }

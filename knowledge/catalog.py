@@ -1,0 +1,339 @@
+"""The product catalog: load and validate ``catalog.json``, look products up, recommend some.
+
+Schema::
+
+    {"company": str, "currency": "EUR",
+     "products": [{"id", "name", "aliases": [...], "category", "price", "currency",
+                   "price_unit": "one-off" | "per month", "audience": ["consumer", "business"],
+                   "specs": {...}, "use_cases": [...],
+                   "stock": "in_stock" | "low_stock" | "out_of_stock" | "preorder",
+                   "summary"}]}
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+from knowledge.cached import per_settings
+from knowledge.text import normalize, tokenize
+
+if TYPE_CHECKING:
+    from knowledge.entities import ProductMatcher
+
+logger = logging.getLogger(__name__)
+
+CATEGORIES = (
+    "espresso-machines",
+    "grinders",
+    "brewers",
+    "accessories",
+    "coffee",
+    "service-plans",
+)
+"""The demo company's categories; other slugs load with a warning."""
+PRICE_UNITS = ("one-off", "per month")
+AUDIENCES = ("consumer", "business")
+STOCK_STATES = ("in_stock", "low_stock", "out_of_stock", "preorder")
+STOCK_LABELS = {
+    "in_stock": "in stock",
+    "low_stock": "only a few left",
+    "out_of_stock": "out of stock",
+    "preorder": "available for pre-order",
+}
+_STOCK_ORDER = {"in_stock": 0, "low_stock": 0, "preorder": 1, "out_of_stock": 2}
+_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SpecValue = str | int | float | bool
+
+
+class CatalogError(ValueError):
+    """The catalog file is missing, not JSON, or does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product or service plan of the catalog."""
+
+    id: str
+    name: str
+    category: str
+    price: float
+    currency: str
+    price_unit: str = "one-off"
+    aliases: list[str] = field(default_factory=list)
+    audience: list[str] = field(default_factory=lambda: list(AUDIENCES))
+    specs: dict[str, SpecValue] = field(default_factory=dict)
+    use_cases: list[str] = field(default_factory=list)
+    stock: str = "in_stock"
+    summary: str = ""
+
+    @property
+    def available(self) -> bool:
+        """Whether it can be bought and shipped now."""
+        return self.stock in ("in_stock", "low_stock")
+
+    @property
+    def display_price(self) -> str:
+        """The price as a customer reads it, e.g. ``€1,290`` or ``€22 per month``."""
+        amount = f"{self.price:,.2f}".removesuffix(".00")
+        symbol = _CURRENCY_SYMBOLS.get(self.currency.upper())
+        text = f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+        return text if self.price_unit == "one-off" else f"{text} {self.price_unit}"
+
+    @property
+    def names(self) -> list[str]:
+        """The name followed by its aliases."""
+        return [self.name, *self.aliases]
+
+    def render(self) -> str:
+        """Describe the product in readable lines (one knowledge-base chunk per product)."""
+        lines = [self.name + (f" (also called {', '.join(self.aliases)})" if self.aliases else "")]
+        category = self.category.replace("-", " ")
+        lines.append(f"Category: {category}.")
+        unit = "one-off price" if self.price_unit == "one-off" else "subscription"
+        lines.append(f"Price: {self.display_price} ({unit}).")
+        lines.append(f"Availability: {STOCK_LABELS.get(self.stock, self.stock)}.")
+        who = " and ".join(
+            {"consumer": "home users", "business": "businesses"}.get(a, a) for a in self.audience
+        )
+        lines.append(f"Made for {who}.")
+        if self.summary:
+            lines.append(self.summary.strip())
+        # One line per specification, so an answer can quote just the one asked about.
+        lines.extend(f"{_humanize_key(k)}: {_format_spec(v)}." for k, v in self.specs.items())
+        if self.use_cases:
+            lines.append(f"Good for: {', '.join(self.use_cases)}.")
+        return "\n".join(lines)
+
+
+def _humanize_key(key: str) -> str:
+    text = key.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _format_spec(value: SpecValue) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class Catalog:
+    """The products of one company, with lookup and simple recommendations."""
+
+    def __init__(self, products: list[Product], company: str = "", currency: str = "EUR") -> None:
+        self.products = list(products)
+        self.company = company
+        self.currency = currency
+        self._by_id = {p.id: p for p in self.products}
+        self._matcher: ProductMatcher | None = None
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self.products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    @classmethod
+    def load(cls, path: Path) -> Catalog:
+        """Read and validate a catalog file; raise ``CatalogError`` saying what is wrong."""
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise CatalogError(f"catalog not found: {path}") from error
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CatalogError(f"{path}: not valid JSON: {error}") from error
+        try:
+            return cls.from_dict(raw)
+        except CatalogError as error:
+            raise CatalogError(f"{path}: {error}") from error
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Catalog:
+        """Validate the parsed JSON of a catalog and build it."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("products"), list):
+            raise CatalogError('expected an object with a "products" list')
+        currency = raw.get("currency", "EUR")
+        if not isinstance(currency, str) or len(currency) != 3:
+            raise CatalogError('"currency" must be a three-letter code such as "EUR"')
+        company = raw.get("company", "")
+        if not isinstance(company, str):
+            raise CatalogError('"company" must be a string')
+        products: list[Product] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw["products"]):
+            product = _parse_product(item, index, currency)
+            if product.id in seen:
+                raise CatalogError(f"products[{index}]: duplicate id {product.id!r}")
+            seen.add(product.id)
+            products.append(product)
+        return cls(products, company=company, currency=currency)
+
+    def get(self, product_id: str) -> Product | None:
+        """Return the product with this id, or None."""
+        return self._by_id.get(product_id)
+
+    def categories(self) -> list[str]:
+        """Return the categories that have products, in catalog order."""
+        return list(dict.fromkeys(p.category for p in self.products))
+
+    @property
+    def matcher(self) -> ProductMatcher:
+        """The spaCy matcher of product names and aliases (built on first use)."""
+        if self._matcher is None:
+            from knowledge.entities import ProductMatcher
+
+            self._matcher = ProductMatcher(self)
+        return self._matcher
+
+    def find(self, text: str) -> Product | None:
+        """Return the product named in ``text`` (exact, alias or fuzzy match), or None."""
+        if not text.strip():
+            return None
+        wanted = normalize(text).strip()
+        for product in self.products:
+            if wanted == product.id.lower() or wanted in (normalize(n) for n in product.names):
+                return product
+        mentions = self.matcher.mentions(text)
+        if mentions:
+            return self._by_id[mentions[0].product_id]
+        return self._fuzzy_find(wanted)
+
+    def _fuzzy_find(self, wanted: str) -> Product | None:
+        names = {normalize(n): p for p in self.products for n in p.names}
+        best = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.75)
+        if best:
+            return names[best[0]]
+        words = wanted.split()
+        best_product, best_ratio = None, 0.0
+        for name, product in names.items():
+            width = len(name.split())
+            for start in range(max(1, len(words) - width + 1)):
+                window = " ".join(words[start : start + width])
+                ratio = difflib.SequenceMatcher(None, window, name).ratio()
+                if ratio > best_ratio:
+                    best_product, best_ratio = product, ratio
+        return best_product if best_ratio >= 0.85 else None
+
+    def recommend(
+        self,
+        category: str | None = None,
+        budget: float | None = None,
+        use_case: str | None = None,
+        audience: str | None = None,
+        limit: int = 3,
+    ) -> list[Product]:
+        """Suggest up to ``limit`` products: in stock first, within budget, fitting the use.
+
+        Relevance to ``use_case`` is the keyword overlap with the product's use cases (double
+        weight), name, summary and category; products with no overlap come after those with
+        some. Ties go to the cheaper product.
+        """
+        candidates = [
+            p
+            for p in self.products
+            if (category is None or p.category == category)
+            and (budget is None or p.price <= budget)
+            and (audience is None or audience in p.audience)
+        ]
+        wanted = _stems(use_case or "")
+
+        def relevance(product: Product) -> float:
+            if not wanted:
+                return 0.0
+            strong = _stems(" ".join(product.use_cases))
+            weak = _stems(f"{product.name} {product.summary} {product.category}")
+            return 2.0 * len(wanted & strong) + len(wanted & (weak - strong))
+
+        ranked = sorted(
+            candidates,
+            key=lambda p: (_STOCK_ORDER.get(p.stock, 3), -relevance(p), p.price),
+        )
+        return ranked[: max(0, limit)]
+
+
+def _stems(text: str) -> set[str]:
+    """Tokens with a crude plural strip, for keyword overlap."""
+    return {t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t
+            for t in tokenize(text)}  # fmt: skip
+
+
+def _require_str(item: dict[str, Any], key: str, where: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}: {key!r} must be a non-empty string")
+    return value.strip()
+
+
+def _str_list(item: dict[str, Any], key: str, where: str, default: list[str]) -> list[str]:
+    value = item.get(key, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{where}: {key!r} must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _parse_product(item: Any, index: int, currency: str) -> Product:
+    where = f"products[{index}]"
+    if not isinstance(item, dict):
+        raise CatalogError(f"{where}: expected an object")
+    product_id = _require_str(item, "id", where)
+    where = f"products[{index}] ({product_id})"
+    if not _SLUG_RE.match(product_id):
+        raise CatalogError(f"{where}: 'id' must be lowercase letters, digits and hyphens")
+    category = _require_str(item, "category", where)
+    if not _SLUG_RE.match(category):
+        raise CatalogError(f"{where}: 'category' must be a slug such as 'grinders'")
+    if category not in CATEGORIES:
+        logger.warning("kb.catalog.unknown_category product=%s category=%s", product_id, category)
+    price = item.get("price")
+    if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+        raise CatalogError(f"{where}: 'price' must be a number >= 0")
+    price_unit = item.get("price_unit", "one-off")
+    if price_unit not in PRICE_UNITS:
+        raise CatalogError(f"{where}: 'price_unit' must be one of {', '.join(PRICE_UNITS)}")
+    stock = item.get("stock", "in_stock")
+    if stock not in STOCK_STATES:
+        raise CatalogError(f"{where}: 'stock' must be one of {', '.join(STOCK_STATES)}")
+    audience = _str_list(item, "audience", where, list(AUDIENCES))
+    if not audience or any(a not in AUDIENCES for a in audience):
+        raise CatalogError(f"{where}: 'audience' must list some of {', '.join(AUDIENCES)}")
+    specs = item.get("specs", {})
+    if not isinstance(specs, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in specs.items()
+    ):
+        raise CatalogError(f"{where}: 'specs' must map names to strings, numbers or booleans")
+    product_currency = item.get("currency", currency)
+    if not isinstance(product_currency, str) or len(product_currency) != 3:
+        raise CatalogError(f"{where}: 'currency' must be a three-letter code")
+    summary = item.get("summary", "")
+    if not isinstance(summary, str):
+        raise CatalogError(f"{where}: 'summary' must be a string")
+    return Product(
+        id=product_id,
+        name=_require_str(item, "name", where),
+        category=category,
+        price=float(price),
+        currency=product_currency.upper(),
+        price_unit=price_unit,
+        aliases=_str_list(item, "aliases", where, []),
+        audience=audience,
+        specs=dict(specs),
+        use_cases=_str_list(item, "use_cases", where, []),
+        stock=stock,
+        summary=summary.strip(),
+    )
+
+
+@per_settings
+def get_catalog(settings: Settings) -> Catalog:
+    """Return the catalog at ``settings.resolved_catalog_path`` (cached; ``cache_clear()``)."""
+    return Catalog.load(settings.resolved_catalog_path)

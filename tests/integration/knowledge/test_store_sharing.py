@@ -1,0 +1,118 @@
+"""Several processes on one index: an embedded chroma folder, and a chroma server (CHROMA_HOST)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT, Settings
+from knowledge.embeddings import HashingEmbeddings
+from knowledge.service import KnowledgeBase
+
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "knowledge"
+CHROMA = Path(sys.executable).with_name("chroma")
+
+INGEST_ELSEWHERE = """
+import sys
+from pathlib import Path
+from bot.settings import Settings
+from knowledge.embeddings import HashingEmbeddings
+from knowledge.service import KnowledgeBase
+settings = Settings(data_dir=Path(sys.argv[1]), content_dir=Path(sys.argv[2]))
+print(KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False).ingest().chunks_added)
+"""
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURES / "content", target)
+    return target
+
+
+def test_a_running_process_sees_what_another_process_ingested(
+    tmp_path: Path, content: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", content_dir=content)
+    server_side = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    server_side.ingest()
+    assert server_side.retrieve("zeppelin landing pad")[0].source != "docs/zeppelin.md"
+
+    zeppelin = "# Zeppelin\n\nThe zeppelin landing pad is on the roof.\n"
+    (content / "docs" / "zeppelin.md").write_text(zeppelin)
+    done = subprocess.run(
+        [sys.executable, "-c", INGEST_ELSEWHERE, str(settings.data_dir), str(content)],
+        cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+
+    server_side.retriever.invalidate()  # what the periodic revision check does
+    dense = server_side.retriever.search("zeppelin landing pad", 1, mode="dense")
+    assert dense[0].chunk.metadata["source"] == "docs/zeppelin.md"
+    assert server_side.retrieve("zeppelin landing pad")[0].source == "docs/zeppelin.md"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    if not CHROMA.exists():
+        pytest.fail(f"the chroma CLI is missing from the virtual environment ({CHROMA})")
+    port = _free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_ANONYMIZED_TELEMETRY": "false"}
+    process = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("chroma server did not start")
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_chroma_server_through_chroma_host(
+    chroma_server: int, tmp_path: Path, content: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", content_dir=content, chroma_host="127.0.0.1",
+        chroma_port=chroma_server, answer_threshold=0.0,
+    )  # fmt: skip
+    kb = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    report = kb.ingest()
+    assert report.chunks_added > 0
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing embedded locally
+    answer = kb.ask("Can I pay with PayPal?")
+    assert answer.sources[0].location == "faq.csv#pay-methods"
+
+    other = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    assert other.stats().chunks == kb.stats().chunks
+    assert other.ingest().chunks_embedded == 0
+    assert other.remove("faq.csv") == 3
+    kb.retriever.invalidate()
+    assert all(c.source != "faq.csv" for c in kb.retrieve("Can I pay with PayPal?"))
