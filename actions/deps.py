@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from knowledge.service import KnowledgeBase
-from knowledge.service import get_knowledge_base as _load_knowledge_base
 from sqlalchemy import Engine
 
 from bot.db import get_engine, init_db
 from bot.settings import Settings, get_settings
 from knowledge.catalog import Catalog
 from knowledge.catalog import get_catalog as _load_catalog
+from knowledge.service import KnowledgeBase
+from knowledge.service import get_knowledge_base as _load_knowledge_base
 
 
 def settings() -> Settings:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 
 def summary(results: Path) -> str:
-    """Return a Markdown table of accuracy and macro/weighted F1 for intents and entities."""
-    lines = ["| report | accuracy | macro F1 | weighted F1 |", "|---|---|---|---|"]
+    """Return a Markdown table: intent accuracy, entity micro F1, and macro/weighted F1."""
+    lines = ["| report | accuracy / micro F1 | macro F1 | weighted F1 |", "|---|---|---|---|"]
     for name in ("intent_report.json", "DIETClassifier_report.json"):
         path = results / name
         if not path.exists():
             continue
         report = json.loads(path.read_text())
-        accuracy = report.get("accuracy", report.get("micro avg", {}).get("f1-score", 0.0))
+        micro = report.get("micro avg", {}).get("f1-score")
+        accuracy = report["accuracy"] if name.startswith("intent") else micro or 0.0
         macro = report["macro avg"]["f1-score"]
         weighted = report["weighted avg"]["f1-score"]
         label = "intents" if name.startswith("intent") else "entities (DIET)"
