@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 """Conversation ids the gateway accepts (what Rasa's tracker stores can key on safely)."""
@@ -189,3 +189,45 @@ def check_sender_id(value: Any, *, name: str = "sender_id") -> str:
     if not SENDER_ID_PATTERN.fullmatch(value):
         raise ValueError(f"{name} must be 1 to 128 characters: letters, digits and . _ : @ - only")
     return value
+
+
+class JsonChannel:
+    """Shared part of the JSON connectors: validate a body with ``request_model``.
+
+    Subclasses name the model, the field that carries the conversation id, and render
+    replies in their own shape.
+    """
+
+    name: ClassVar[str] = ""
+    request_model: ClassVar[type[BaseModel]]
+    sender_field: ClassVar[str] = "sender_id"
+
+    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
+        """Accept messages of at most ``max_message_length`` characters."""
+        self.max_message_length = max_message_length
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> Self:
+        """Build the connector from its configuration block (all keys optional)."""
+        credentials = credentials or {}
+        return cls(
+            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
+        )
+
+    def parse(self, payload: Any) -> IncomingMessage:
+        """Validate a request body; raise :class:`InvalidMessage` with a readable reason."""
+        if not isinstance(payload, dict):
+            raise InvalidMessage("the request body must be a JSON object")
+        try:
+            request = self.request_model.model_validate(payload)
+        except ValidationError as error:
+            raise InvalidMessage.from_validation_error(error) from None
+        text = str(request.message)  # type: ignore[attr-defined]
+        if len(text) > self.max_message_length:
+            raise InvalidMessage(f"message must be at most {self.max_message_length} characters")
+        return IncomingMessage(
+            sender_id=str(getattr(request, self.sender_field)),
+            text=text,
+            channel=self.name,
+            metadata=dict(request.metadata),  # type: ignore[attr-defined]
+        )

@@ -8,15 +8,14 @@ one entry per message, always with every key:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from channels.base import (
     MAX_MESSAGE_LENGTH,
-    IncomingMessage,
-    InvalidMessage,
+    JsonChannel,
     OutgoingMessage,
     check_sender_id,
     check_text,
@@ -49,38 +48,12 @@ class RestWebhookRequest(BaseModel):
         return check_metadata(value)
 
 
-class RestChannel:
+class RestChannel(JsonChannel):
     """Connector for integrations that post a message and read the replies in the response."""
 
     name = "rest"
-
-    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
-        self.max_message_length = max_message_length
-
-    @classmethod
-    def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> RestChannel:
-        """Build the connector from its configuration block (all keys optional)."""
-        credentials = credentials or {}
-        return cls(
-            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
-        )
-
-    def parse(self, payload: Any) -> IncomingMessage:
-        """Validate a webhook body; raise :class:`InvalidMessage` with a readable reason."""
-        if not isinstance(payload, dict):
-            raise InvalidMessage("the request body must be a JSON object")
-        try:
-            request = RestWebhookRequest.model_validate(payload)
-        except ValidationError as error:
-            raise InvalidMessage.from_validation_error(error) from None
-        if len(request.message) > self.max_message_length:
-            raise InvalidMessage(f"message must be at most {self.max_message_length} characters")
-        return IncomingMessage(
-            sender_id=request.sender,
-            text=request.message,
-            channel=self.name,
-            metadata=dict(request.metadata),
-        )
+    request_model = RestWebhookRequest
+    sender_field = "sender"
 
     def render(
         self, messages: Sequence[OutgoingMessage], *, recipient_id: str

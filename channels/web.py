@@ -7,15 +7,14 @@ Outgoing: ``{"sender_id": str, "messages": [{"text", "buttons", "sources", "cust
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from channels.base import (
     MAX_MESSAGE_LENGTH,
-    IncomingMessage,
-    InvalidMessage,
+    JsonChannel,
     OutgoingMessage,
     check_sender_id,
     check_text,
@@ -69,38 +68,12 @@ class WebChatRequest(BaseModel):
         return check_metadata(value)
 
 
-class WebChannel:
+class WebChannel(JsonChannel):
     """The widget's connector; built by :meth:`from_credentials` like Rasa's connectors."""
 
     name = "web"
-
-    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
-        self.max_message_length = max_message_length
-
-    @classmethod
-    def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> WebChannel:
-        """Build the connector from its configuration block (all keys optional)."""
-        credentials = credentials or {}
-        return cls(
-            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
-        )
-
-    def parse(self, payload: Any) -> IncomingMessage:
-        """Validate a ``/api/chat`` body; raise :class:`InvalidMessage` with a readable reason."""
-        if not isinstance(payload, dict):
-            raise InvalidMessage("the request body must be a JSON object")
-        try:
-            request = WebChatRequest.model_validate(payload)
-        except ValidationError as error:
-            raise InvalidMessage.from_validation_error(error) from None
-        if len(request.message) > self.max_message_length:
-            raise InvalidMessage(f"message must be at most {self.max_message_length} characters")
-        return IncomingMessage(
-            sender_id=request.sender_id,
-            text=request.message,
-            channel=self.name,
-            metadata=dict(request.metadata),
-        )
+    request_model = WebChatRequest
+    sender_field = "sender_id"
 
     def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> dict[str, Any]:
         """Return the ``/api/chat`` response body."""

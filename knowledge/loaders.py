@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.catalog import Catalog, CatalogError
-from knowledge.text import slugify
+from knowledge.text import slugify, split_front_matter
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ DROPPED_HTML_TAGS = ("script", "style", "nav", "noscript", "template", "svg", "i
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
 class LoaderError(Exception):
@@ -89,13 +88,7 @@ def parse_markdown(text: str, fallback_title: str, kind: str = "markdown") -> Lo
     headings form the heading path of the text below them. Anchors follow GitHub's slugs,
     with ``-1``, ``-2`` for repeated headings.
     """
-    title = fallback_title
-    front = _FRONT_MATTER_RE.match(text)
-    if front:
-        text = text[front.end() :]
-        for line in front.group(1).splitlines():
-            if line.lower().startswith("title:"):
-                title = line.split(":", 1)[1].strip().strip("\"'") or title
+    title, text = split_front_matter(text, fallback_title)
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     body: list[str] = []

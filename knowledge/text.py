@@ -108,3 +108,18 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
     return cut + "…"
+
+
+_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+def split_front_matter(text: str, fallback_title: str) -> tuple[str, str]:
+    """Return ``(title, body)``: the front matter's ``title:`` (else the fallback), the rest."""
+    front = _FRONT_MATTER_RE.match(text)
+    if not front:
+        return fallback_title, text
+    title = fallback_title
+    for line in front.group(1).splitlines():
+        if line.lower().startswith("title:"):
+            title = line.split(":", 1)[1].strip().strip("\"'") or title
+    return title, text[front.end() :]

@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from bot.deps import SettingsDep
 from bot.routers.errors import ApiError
 from bot.routers.pages import PAGE_SECURITY_HEADERS, format_price, render_template
-from knowledge.text import slugify
+from knowledge.text import slugify, split_front_matter
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _BULLET_RE = re.compile(r"^\s*[-*+]\s+(.*)$")
 _NUMBERED_RE = re.compile(r"^\s*\d+[.)]\s+(.*)$")
 _CODE_SPAN_RE = re.compile(r"(`[^`]+`)")
@@ -137,20 +136,14 @@ def _table_html(rows: list[str]) -> str:
 
 def markdown_to_html(text: str, fallback_title: str) -> tuple[str, str]:
     """Return ``(title, body_html)`` of a Markdown document (a safe subset of Markdown)."""
-    title = fallback_title
-    front = _FRONT_MATTER_RE.match(text)
-    if front:
-        text = text[front.end() :]
-        for line in front.group(1).splitlines():
-            if line.lower().startswith("title:"):
-                title = line.split(":", 1)[1].strip().strip("\"'") or title
+    title, text = split_front_matter(text, fallback_title)
     anchors = _Anchors()
     out: list[str] = []
     paragraph: list[str] = []
     items: list[str] = []
     list_tag = ""
     table: list[str] = []
-    title_seen = bool(front and title != fallback_title)
+    title_seen = title != fallback_title  # the front matter named it
 
     def flush() -> None:
         nonlocal list_tag
