@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    """Turn SIGTERM and SIGHUP into the same clean stop as Ctrl-C."""
+    """Turn SIGINT, SIGTERM and SIGHUP into one clean stop of the whole group."""
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
@@ -35,7 +35,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     supervisor = Supervisor(specs, settings.data_dir / "logs", echo=args.verbose)
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a launcher may start us with it ignored (a `&` job), which would disable
+    # Python's KeyboardInterrupt.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
     print("==> Starting the Rasa server, the action server and the gateway", flush=True)
     try:
