@@ -19,7 +19,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run test lint typecheck validate train conversations nlu-eval pytest \
+.PHONY: help install run test lint migrate typecheck validate train conversations nlu-eval pytest \
         browser bench lock-app lock-rasa clean
 
 help: ## List the targets
@@ -49,7 +49,7 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
 	$(RASA_BIN)/rasa train --config config.yml --domain domain.yml --data data \
 		--out $(DATA_DIR)/models --fixed-model-name concierge --quiet
 
-run: install train ## Start Rasa, the action server and the gateway on http://localhost:8000
+run: install train migrate ## Start Rasa, the action server and the gateway on http://localhost:8000
 	$(APP_BIN)/concierge run --model $(MODEL)
 
 browser: ## Install Debian's chromium for the browser tests when it is missing
@@ -57,10 +57,14 @@ browser: ## Install Debian's chromium for the browser tests when it is missing
 		echo "==> Installing chromium (Debian package)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(APP_VENV)/.installed ## ruff and mypy
+lint: $(APP_VENV)/.installed ## ruff, mypy and the import layers (lint-imports)
 	$(APP_BIN)/ruff check .
 	$(APP_BIN)/ruff format --check .
 	$(APP_BIN)/mypy
+	$(APP_BIN)/lint-imports --no-cache
+
+migrate: $(APP_VENV)/.installed ## Create or upgrade the application database (Alembic)
+	$(APP_BIN)/concierge db upgrade
 
 validate: $(RASA_VENV)/.installed ## rasa data validate
 	$(RASA_BIN)/rasa data validate --config config.yml --domain domain.yml --data data --fail-on-warnings
@@ -77,7 +81,7 @@ nlu-eval: $(MODEL) ## Intent and entity scores on the held-out NLU file
 pytest: install train browser ## pytest: unit, integration, end-to-end
 	CONCIERGE_MODEL=$(abspath $(MODEL)) $(APP_BIN)/pytest -q
 
-test: install browser lint validate train conversations pytest ## Everything CI checks
+test: install browser lint migrate validate train conversations pytest ## Everything CI checks
 
 bench: install train ## Chat latency benchmark (see docs/benchmarks.md)
 	$(APP_BIN)/python -m benchmarks.chat_latency --model $(MODEL)

@@ -6,12 +6,10 @@ clearing the caches after changing the environment.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy import Engine
 
-from bot.db import get_engine, init_db
-from bot.settings import Settings, get_settings
+from core.config import Settings, get_settings
+from core.storage import get_engine
 from knowledge.catalog import Catalog
 from knowledge.catalog import get_catalog as _load_catalog
 from knowledge.service import KnowledgeBase
@@ -25,20 +23,14 @@ def settings() -> Settings:
 
 def get_knowledge_base() -> KnowledgeBase:
     """Return the process-wide knowledge base."""
-    return _load_knowledge_base(settings())
+    return _load_knowledge_base(settings().knowledge)
 
 
 def get_catalog() -> Catalog:
     """Return the product catalog."""
-    return _load_catalog(settings())
+    return _load_catalog(settings().knowledge)
 
 
 def get_database() -> Engine:
     """Return the application database engine."""
     return get_engine(settings().sqlalchemy_url)
-
-
-@lru_cache(maxsize=1)
-def prepare_database() -> None:
-    """Create the application tables once per process."""
-    init_db(get_database())

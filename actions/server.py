@@ -19,13 +19,17 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from actions import deps
+from core.logging import configure_logging
+from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
 
 
 async def _warm_up(app: Sanic[Any, Any]) -> None:
-    """Open the database and load the knowledge base before serving."""
-    deps.prepare_database()
+    """Check the database schema and load the knowledge base before serving."""
+    problem = schema_problem(deps.get_database())
+    if problem:
+        logger.error("actions.db.not_ready reason=%s", problem)
     deps.get_knowledge_base().warm_up()
     deps.get_catalog()
     logger.info("actions.warm_up.done")
@@ -45,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Concierge action server")
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    configure_logging(deps.settings().log_level)
     loader = AppLoader(factory=create_app)
     app = loader.load()
     app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
-from bot.db import ContactRequest, HandoffRequest, KBAnswer, new_id, session_scope
+from core.storage import ContactRequest, HandoffRequest, KBAnswer, new_id, session_scope
 from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,6 @@ async def _write(event: str, row: Any) -> bool:
     """Insert ``row``; retry briefly, since SQLite may be busy. Return whether it was stored."""
 
     def insert() -> None:
-        deps.prepare_database()
         with session_scope(deps.get_database()) as session:
             session.merge(row)
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import Supervisor, build_specs, ingest_content
+from core.config import PROJECT_ROOT, Settings
 
 CONVERSATION = [
     "hello",

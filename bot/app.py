@@ -6,24 +6,25 @@ lifespan of :func:`create_app` opens the database and the one HTTP client used f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.db import get_engine, init_db
 from bot.deps import GatewayState
 from bot.rasa_client import RasaClient
 from bot.routers import channels, chat, health, pages, sources
 from bot.routers.errors import install_error_handlers
-from bot.settings import Settings, get_settings
 from channels.rest import RestChannel
 from channels.web import WebChannel
+from core.config import Settings, get_settings
+from core.storage import get_engine
+from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = get_engine(settings.sqlalchemy_url)
-        db_ready = True
-        try:
-            init_db(engine)
-        except SQLAlchemyError as error:
-            # Chat works without the database; /healthz reports it and creates the tables later.
-            db_ready = False
-            logger.error("gateway.db.init_failed error=%s", type(error).__name__)
+        # The schema is the migrations' job (`concierge db upgrade`); chat works without the
+        # database, and /healthz says what is wrong with it.
+        problem = await asyncio.to_thread(schema_problem, engine)
+        if problem:
+            logger.error("gateway.db.not_ready reason=%s", problem)
         timeout = httpx.Timeout(settings.rasa_timeout_seconds)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as http:
@@ -84,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 engine=engine,
                 web=WebChannel.from_credentials({}),
                 rest=RestChannel.from_credentials({}),
-                db_ready=db_ready,
             )
             logger.info(
                 "gateway.started rasa_url=%s database=%s", settings.rasa_url, engine.dialect.name

@@ -12,8 +12,11 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
 from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
+from core.config import Settings
+from core.logging import configure_logging
+from core.storage import get_engine
+from core.storage.migrate import MigrationError, current_revision, head_revision, upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +30,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest the content, start the three processes, wait for them and watch them."""
     model = Path(args.model) if args.model else settings.model_dir / "concierge.tar.gz"
     try:
+        upgrade(settings.sqlalchemy_url)
         if not args.no_ingest:
             print(f"==> Indexing {settings.content_dir} (incremental)", flush=True)
             ingest_content(settings)
         specs = build_specs(settings, model.resolve())
-    except SupervisorError as error:
+    except (SupervisorError, MigrationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     supervisor = Supervisor(specs, settings.data_dir / "logs", echo=args.verbose)
@@ -57,6 +61,25 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Create or upgrade the application tables (adopting a database made by ``create_all``)."""
+    try:
+        revision = upgrade(settings.sqlalchemy_url, args.revision)
+    except MigrationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"database at revision {revision}", flush=True)
+    return 0
+
+
+def _cmd_db_current(_args: argparse.Namespace, settings: Settings) -> int:
+    """Print the database's revision and the newest one; exit 1 when it is behind."""
+    current = current_revision(get_engine(settings.sqlalchemy_url))
+    head = head_revision()
+    print(f"current {current or 'none'}, head {head}")
+    return 0 if current == head else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``concierge`` command."""
     from knowledge.cli import register as register_kb
@@ -73,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait")
     run.set_defaults(handler=_cmd_run)
     register_kb(commands)
+    db = commands.add_parser("db", help="the application database (migrations)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    db_upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_upgrade.add_argument("revision", nargs="?", default="head", help="target (default head)")
+    db_upgrade.set_defaults(handler=_cmd_db_upgrade)
+    db_current = db_commands.add_parser("current", help="print the schema revision and the head")
+    db_current.set_defaults(handler=_cmd_db_current)
     return parser
 
 
@@ -80,15 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``concierge`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
         settings = Settings()
     except ValidationError as error:
         print(f"error: invalid configuration:\n{error}", file=sys.stderr)
         return 2
-    code: int = args.handler(args, settings)
+    scoped = settings.knowledge if getattr(args, "settings_scope", "") == "knowledge" else settings
+    code: int = args.handler(args, scoped)
     return code
 
 

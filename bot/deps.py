@@ -14,9 +14,9 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from bot.rasa_client import RasaClient
-from bot.settings import Settings
 from channels.rest import RestChannel
 from channels.web import WebChannel
+from core.config import Settings
 
 
 @dataclass
@@ -29,7 +29,6 @@ class GatewayState:
     engine: Engine
     web: WebChannel
     rest: RestChannel
-    db_ready: bool = False
 
 
 def get_state(request: Request) -> GatewayState:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from channels.base import Button, OutgoingMessage, SourceRef
+from core.messages import Button, OutgoingMessage, SourceRef
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from channels.base import IncomingMessage
+from core.messages import IncomingMessage
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import urlsplit
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 

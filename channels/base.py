@@ -1,4 +1,4 @@
-"""The small interface every channel connector implements, and the message types they share.
+"""The small interface every channel connector implements, and the validation they share.
 
 A connector turns a channel's incoming event into an :class:`IncomingMessage` (``parse``) and
 the assistant's normalised replies (:class:`OutgoingMessage`) into the channel's own payload
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
+
+from core.messages import IncomingMessage, OutgoingMessage
 
 SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 """Conversation ids the gateway accepts (what Rasa's tracker stores can key on safely)."""
@@ -51,59 +53,6 @@ class InvalidMessage(ValueError):
         details = describe_errors(errors)
         summary = "; ".join(dict.fromkeys(d.message for d in details)) or "invalid request"
         return cls(summary, details)
-
-
-@dataclass(frozen=True)
-class IncomingMessage:
-    """One customer message, whatever channel it came from."""
-
-    sender_id: str
-    text: str
-    channel: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Button:
-    """A quick reply: ``title`` is shown, ``payload`` is sent back when chosen."""
-
-    title: str
-    payload: str
-
-    def to_dict(self) -> dict[str, str]:
-        """Return the JSON shape used by the channels."""
-        return {"title": self.title, "payload": self.payload}
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """A document an answer cites: ``location`` is ``path#anchor`` inside the content folder."""
-
-    title: str
-    location: str
-
-    def to_dict(self) -> dict[str, str]:
-        """Return the JSON shape used by the channels."""
-        return {"title": self.title, "location": self.location}
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One normalised reply of the assistant: text, quick replies, cited sources, extras."""
-
-    text: str = ""
-    buttons: list[Button] = field(default_factory=list)
-    sources: list[SourceRef] = field(default_factory=list)
-    custom: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON shape of one message in ``/api/chat`` responses."""
-        return {
-            "text": self.text,
-            "buttons": [b.to_dict() for b in self.buttons],
-            "sources": [s.to_dict() for s in self.sources],
-            "custom": dict(self.custom),
-        }
 
 
 @runtime_checkable

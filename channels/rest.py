@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from channels.base import (
     MAX_MESSAGE_LENGTH,
     JsonChannel,
-    OutgoingMessage,
     check_sender_id,
     check_text,
 )
 from channels.web import check_metadata
+from core.messages import OutgoingMessage
 
 
 class RestWebhookRequest(BaseModel):

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from channels.base import (
     MAX_MESSAGE_LENGTH,
     JsonChannel,
-    OutgoingMessage,
     check_sender_id,
     check_text,
 )
+from core.messages import OutgoingMessage
 
 MAX_METADATA_CHARS = 4096
 """Largest ``metadata`` object (as JSON) a client may attach to a message."""

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 from knowledge.confidence import ConfidenceModel
 from knowledge.retrieve import Candidate
 from knowledge.service import ANSWER_CHUNKS, KnowledgeBase
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(data_dir=Path(data_dir))
         if args.content:
             settings = settings.model_copy(update={"content_dir": args.content})
-        kb = KnowledgeBase(settings, progress=False)
+        kb = KnowledgeBase(settings.knowledge, progress=False)
         kb.ingest()
         observations = collect(kb, questions)
     model = fit(observations)

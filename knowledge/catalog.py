@@ -18,11 +18,11 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
-from knowledge.cached import per_settings
+from core.config import KnowledgeSettings
 from knowledge.text import normalize, tokenize
 
 if TYPE_CHECKING:
@@ -333,7 +333,7 @@ def _parse_product(item: Any, index: int, currency: str) -> Product:
     )
 
 
-@per_settings
-def get_catalog(settings: Settings) -> Catalog:
-    """Return the catalog at ``settings.resolved_catalog_path`` (cached; ``cache_clear()``)."""
-    return Catalog.load(settings.resolved_catalog_path)
+@lru_cache(maxsize=4)
+def get_catalog(settings: KnowledgeSettings) -> Catalog:
+    """Return the catalog at ``settings.catalog_path`` (cached; ``cache_clear()``)."""
+    return Catalog.load(settings.catalog_path)

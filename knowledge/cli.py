@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.settings import Settings
+from core.config import KnowledgeSettings
 from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -39,15 +39,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ingest.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                         help="files or folders (default: the content folder)")  # fmt: skip
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
-    ingest.set_defaults(handler=_cmd_ingest)
+    ingest.set_defaults(settings_scope="knowledge", handler=_cmd_ingest)
 
     stats = commands.add_parser("stats", help="show what the index holds")
     stats.add_argument("--json", action="store_true", help="print JSON")
-    stats.set_defaults(handler=_cmd_stats)
+    stats.set_defaults(settings_scope="knowledge", handler=_cmd_stats)
 
     remove = commands.add_parser("remove", help="remove a source (file or folder) from the index")
     remove.add_argument("source", help="source as listed by `kb stats`, or a file path")
-    remove.set_defaults(handler=_cmd_remove)
+    remove.set_defaults(settings_scope="knowledge", handler=_cmd_remove)
 
     query = commands.add_parser("query", help="ask a question (or a file of questions)")
     query.add_argument("question", nargs="?", help="the question")
@@ -55,16 +55,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     query.add_argument("--json", action="store_true", help="print JSON (one object per line)")
     query.add_argument("--k", type=int, default=5, help="chunks to show (default 5)")
     query.add_argument("--product", metavar="ID", help="scope the question to a product id")
-    query.set_defaults(handler=_cmd_query)
+    query.set_defaults(settings_scope="knowledge", handler=_cmd_query)
 
 
-def _knowledge_base(settings: Settings) -> Any:
+def _knowledge_base(settings: KnowledgeSettings) -> Any:
     from knowledge.service import get_knowledge_base
 
     return get_knowledge_base(settings)
 
 
-def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_ingest(args: argparse.Namespace, settings: KnowledgeSettings) -> int:
     """Index the content folder or the given paths; list skipped files."""
     paths: list[Path] = list(args.paths or [])
     missing = [p for p in paths or [settings.content_dir] if not p.exists()]
@@ -89,7 +89,7 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_stats(args: argparse.Namespace, settings: KnowledgeSettings) -> int:
     """Show documents, chunks per source and when they were indexed."""
     stats = _knowledge_base(settings).stats()
     if args.json:
@@ -102,7 +102,7 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_remove(args: argparse.Namespace, settings: KnowledgeSettings) -> int:
     """Remove a source from the index."""
     removed = _knowledge_base(settings).remove(args.source)
     if not removed:
@@ -112,7 +112,7 @@ def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_query(args: argparse.Namespace, settings: KnowledgeSettings) -> int:
     """Answer one question, or every line of ``--batch FILE`` with the model loaded once."""
     if (args.question is None) == (args.batch is None):
         print("error: give a question or --batch FILE (not both)", file=sys.stderr)
@@ -182,17 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kb`` commands without the application CLI: ``python -m knowledge.cli kb stats``."""
     from pydantic import ValidationError
 
-    from bot.settings import get_settings
+    from core.config import get_settings
+    from core.logging import configure_logging
 
     parser = argparse.ArgumentParser(prog="python -m knowledge.cli")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
-        settings = get_settings()
+        settings = get_settings().knowledge
     except ValidationError as error:
         print(f"error: invalid configuration:\n{error}", file=sys.stderr)
         return EXIT_USAGE

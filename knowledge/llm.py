@@ -22,7 +22,7 @@ from knowledge.answer import chunk_body
 from knowledge.types import Chunk
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.config import KnowledgeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class LLMAnswerer:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, company: str = "") -> LLMAnswerer | None:
+    def from_settings(cls, settings: KnowledgeSettings, company: str = "") -> LLMAnswerer | None:
         """Build from ``CONCIERGE_LLM_*`` settings, or None when no endpoint is configured."""
         if not settings.llm_base_url:
             return None

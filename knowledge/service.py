@@ -12,14 +12,14 @@ import re
 import threading
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.settings import Settings
+from core.config import KnowledgeSettings
 from knowledge.answer import ExtractiveAnswerer, dedupe_sources
-from knowledge.cached import per_settings
 from knowledge.catalog import Catalog, CatalogError
 from knowledge.confidence import DEFAULT_ANSWER_THRESHOLD
 from knowledge.embeddings import SentenceTransformerEmbeddings, VectorEncoder
@@ -44,7 +44,7 @@ class KnowledgeBase:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: KnowledgeSettings,
         *,
         client: ClientAPI | None = None,
         embeddings: VectorEncoder | None = None,
@@ -88,7 +88,7 @@ class KnowledgeBase:
                 client = self._client or make_client(self.settings)
                 self._store = ChunkStore(
                     client,
-                    self.settings.kb_collection,
+                    self.settings.collection,
                     self.encoder,
                     reopen=(lambda: make_client(self.settings)) if own else None,
                 )
@@ -99,7 +99,7 @@ class KnowledgeBase:
         """The product catalog, if the content has a valid one (for product mentions)."""
         with self._lock:
             if self._catalog is None:
-                path = self.settings.resolved_catalog_path
+                path = self.settings.catalog_path
                 if path.exists():
                     try:
                         self._catalog = Catalog.load(path)
@@ -174,7 +174,7 @@ class KnowledgeBase:
             for source, stamps in sorted(per_source.items())
         ]
         last = max((s.indexed_at for s in sources), default="") or None
-        return IndexStats(len(sources), total, sources, last, self.settings.kb_collection)
+        return IndexStats(len(sources), total, sources, last, self.settings.collection)
 
     def retrieve(self, question: str, k: int = 5, product_id: str | None = None) -> list[Chunk]:
         """Return the ``k`` most relevant chunks (scoped to a product if given)."""
@@ -290,7 +290,7 @@ def _confidence(candidates: list[Candidate]) -> float:
     return max((c.confidence for c in candidates[:ANSWER_CHUNKS]), default=0.0)
 
 
-@per_settings
-def get_knowledge_base(settings: Settings) -> KnowledgeBase:
+@lru_cache(maxsize=4)
+def get_knowledge_base(settings: KnowledgeSettings) -> KnowledgeBase:
     """Return the process-wide knowledge base for ``settings`` (cached; ``cache_clear()``)."""
     return KnowledgeBase(settings)

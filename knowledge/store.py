@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
-    from bot.settings import Settings
+    from core.config import KnowledgeSettings
     from knowledge.embeddings import Matrix
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class StoreError(RuntimeError):
     """The vector store cannot be reached or used."""
 
 
-def make_client(settings: Settings) -> ClientAPI:
+def make_client(settings: KnowledgeSettings) -> ClientAPI:
     """Return a chroma client for ``settings`` (server if ``chroma_host``, else embedded)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings

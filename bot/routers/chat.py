@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import Feedback, KBAnswer, session_scope
 from bot.deps import EngineDep, RasaDep, WebChannelDep
 from bot.messages import fallback_message, normalize
 from bot.rasa_client import RasaBadResponse, RasaClient, RasaTimeout, RasaUnavailable
@@ -23,7 +22,8 @@ from bot.schemas import (
     FeedbackPublic,
     UnavailableResponse,
 )
-from channels.base import IncomingMessage, OutgoingMessage
+from core.messages import IncomingMessage, OutgoingMessage
+from core.storage import Feedback, KBAnswer, session_scope
 
 logger = logging.getLogger(__name__)
 

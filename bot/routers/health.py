@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from bot.db import init_db, ping
-from bot.deps import EngineDep, HttpDep, RasaDep, SettingsDep, StateDep
+from bot.deps import EngineDep, HttpDep, RasaDep, SettingsDep
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.schemas import CheckResult, HealthResponse
+from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
 
@@ -58,25 +58,16 @@ async def check_action_server(
     return CheckResult(ok=True, detail="ok")
 
 
-async def check_database(
-    engine: Engine, state_ready: bool, timeout: float = CHECK_TIMEOUT_SECONDS
-) -> tuple[CheckResult, bool]:
-    """Check the database runs ``SELECT 1``; create missing tables once it does."""
-
-    def _run() -> bool:
-        ping(engine)
-        if not state_ready:
-            init_db(engine)
-        return True
-
+async def check_database(engine: Engine, timeout: float = CHECK_TIMEOUT_SECONDS) -> CheckResult:
+    """Check the database answers and is at the newest schema revision (never creates it)."""
     try:
-        ready = await asyncio.wait_for(asyncio.to_thread(_run), timeout=timeout)
+        problem = await asyncio.wait_for(asyncio.to_thread(schema_problem, engine), timeout)
     except TimeoutError:
-        return CheckResult(ok=False, detail=f"no answer within {timeout:g} s"), state_ready
-    except Exception as error:  # any driver error means "down"; the detail says which
-        logger.warning("health.database.failed error=%s", type(error).__name__)
-        return CheckResult(ok=False, detail=f"{type(error).__name__}: {error}"[:300]), state_ready
-    return CheckResult(ok=True, detail=f"ok ({engine.dialect.name})"), ready
+        return CheckResult(ok=False, detail=f"no answer within {timeout:g} s")
+    if problem:
+        logger.warning("health.database.failed reason=%s", problem)
+        return CheckResult(ok=False, detail=problem[:300])
+    return CheckResult(ok=True, detail=f"ok ({engine.dialect.name})")
 
 
 @router.get(
@@ -85,15 +76,14 @@ async def check_database(
     responses={503: {"model": HealthResponse, "description": "At least one check failed"}},
 )
 async def healthz(
-    state: StateDep, settings: SettingsDep, rasa: RasaDep, http: HttpDep, engine: EngineDep
+    settings: SettingsDep, rasa: RasaDep, http: HttpDep, engine: EngineDep
 ) -> JSONResponse:
     """Run the checks concurrently; 200 when all pass, else 503 naming the failures."""
-    rasa_result, action_result, (db_result, db_ready) = await asyncio.gather(
+    rasa_result, action_result, db_result = await asyncio.gather(
         check_rasa(rasa),
         check_action_server(http, settings.action_server_url),
-        check_database(engine, state.db_ready),
+        check_database(engine),
     )
-    state.db_ready = db_ready
     checks = {"rasa": rasa_result, "action_server": action_result, "database": db_result}
     healthy = all(result.ok for result in checks.values())
     if not healthy:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
+from core.config import PROJECT_ROOT, Settings
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.settings import Settings
+from core.config import Settings
+from core.storage.migrate import upgrade
 
 # --- a stand-in Rasa ---------------------------------------------------------------------------
 
@@ -221,7 +222,7 @@ SettingsFactory = Callable[..., Settings]
 def make_settings(tmp_path: Path, content_dir: Path, closed_url: str) -> SettingsFactory:
     """Build settings in a temporary data directory; keyword arguments override fields."""
 
-    def build(**overrides: Any) -> Settings:
+    def build(*, migrate: bool = True, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "content_dir": content_dir,
@@ -232,7 +233,10 @@ def make_settings(tmp_path: Path, content_dir: Path, closed_url: str) -> Setting
             "rasa_timeout_seconds": 2.0,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        if migrate:
+            upgrade(settings.sqlalchemy_url)
+        return settings
 
     return build
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.messages import FALLBACK_TEXT
-from bot.settings import Settings
+from core.config import Settings
 from tests.conftest import NetworkBlocked
 from tests.integration.gateway.conftest import ClientFactory, FakeRasa
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.db import Feedback, KBAnswer, get_engine, session_scope
-from bot.settings import Settings
+from core.config import Settings
+from core.storage import Feedback, KBAnswer, get_engine, session_scope
 from tests.integration.gateway.conftest import ClientFactory, SettingsFactory
 
 

@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.db import Feedback, KBAnswer, get_engine, session_scope
 from bot.messages import FALLBACK_TEXT
+from core.storage import Feedback, KBAnswer, get_engine, session_scope
 from tests.integration.gateway.browser import chromium_page, screenshot_on_failure
 from tests.integration.gateway.conftest import FakeRasa, SettingsFactory, serve
 

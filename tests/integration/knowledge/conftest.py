@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 from knowledge.embeddings import SentenceTransformerEmbeddings
 from knowledge.service import KnowledgeBase
 
@@ -36,7 +36,7 @@ def demo_kb(
     """The demo content ingested into a persistent chroma folder, warmed up."""
     if not (DEMO_CONTENT / "catalog.json").exists():
         pytest.fail(f"demo content missing in {DEMO_CONTENT}")
-    kb = KnowledgeBase(demo_settings, embeddings=embeddings, progress=False)
+    kb = KnowledgeBase(demo_settings.knowledge, embeddings=embeddings, progress=False)
     kb.ingest()
     kb.warm_up()
     yield kb

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 from tests.fixtures.knowledge.bad_files import BAD_FILES
 
 pytestmark = pytest.mark.slow

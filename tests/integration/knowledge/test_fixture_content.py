@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 from knowledge.embeddings import SentenceTransformerEmbeddings
 from knowledge.service import KnowledgeBase
 from tests.fixtures.knowledge.bad_files import write_bad_files
@@ -37,7 +37,7 @@ def fixture_settings(tmp_path_factory: pytest.TempPathFactory, content: Path) ->
 def fixture_kb(
     fixture_settings: Settings, embeddings: SentenceTransformerEmbeddings
 ) -> Iterator[KnowledgeBase]:
-    kb = KnowledgeBase(fixture_settings, embeddings=embeddings, progress=False)
+    kb = KnowledgeBase(fixture_settings.knowledge, embeddings=embeddings, progress=False)
     report = kb.ingest()
     skipped = sorted(Path(p).name for p, _ in report.files_skipped)
     assert skipped == ["broken.json", "broken.pdf", "garbage.md", "wrong-columns.csv"]
@@ -97,7 +97,7 @@ def test_index_persists_and_reingest_embeds_nothing(
     fixture_kb: KnowledgeBase, fixture_settings: Settings, embeddings: SentenceTransformerEmbeddings
 ) -> None:
     chunks = fixture_kb.stats().chunks
-    again = KnowledgeBase(fixture_settings, embeddings=embeddings, progress=False)
+    again = KnowledgeBase(fixture_settings.knowledge, embeddings=embeddings, progress=False)
     assert again.stats().chunks == chunks
     report = again.ingest()
     assert report.chunks_embedded == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 from knowledge.embeddings import HashingEmbeddings
 from knowledge.service import KnowledgeBase
 
@@ -24,11 +24,12 @@ CHROMA = Path(sys.executable).with_name("chroma")
 INGEST_ELSEWHERE = """
 import sys
 from pathlib import Path
-from bot.settings import Settings
+from core.config import Settings
 from knowledge.embeddings import HashingEmbeddings
 from knowledge.service import KnowledgeBase
 settings = Settings(data_dir=Path(sys.argv[1]), content_dir=Path(sys.argv[2]))
-print(KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False).ingest().chunks_added)
+kb = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)
+print(kb.ingest().chunks_added)
 """
 
 
@@ -43,7 +44,7 @@ def test_a_running_process_sees_what_another_process_ingested(
     tmp_path: Path, content: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", content_dir=content)
-    server_side = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    server_side = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)
     server_side.ingest()
     assert server_side.retrieve("zeppelin landing pad")[0].source != "docs/zeppelin.md"
 
@@ -103,14 +104,14 @@ def test_chroma_server_through_chroma_host(
         data_dir=tmp_path / "data", content_dir=content, chroma_host="127.0.0.1",
         chroma_port=chroma_server, answer_threshold=0.0,
     )  # fmt: skip
-    kb = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    kb = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)
     report = kb.ingest()
     assert report.chunks_added > 0
     assert not (tmp_path / "data" / "chroma").exists()  # nothing embedded locally
     answer = kb.ask("Can I pay with PayPal?")
     assert answer.sources[0].location == "faq.csv#pay-methods"
 
-    other = KnowledgeBase(settings, embeddings=HashingEmbeddings(), progress=False)
+    other = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)
     assert other.stats().chunks == kb.stats().chunks
     assert other.ingest().chunks_embedded == 0
     assert other.remove("faq.csv") == 3

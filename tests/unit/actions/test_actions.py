@@ -25,8 +25,9 @@ from actions.sales import (
     parse_amount,
 )
 from actions.support import ActionDefaultAskAffirmation
-from bot.db import ContactRequest, HandoffRequest, KBAnswer, get_engine, init_db, session_scope
-from bot.settings import PROJECT_ROOT
+from core.config import PROJECT_ROOT
+from core.storage import ContactRequest, HandoffRequest, KBAnswer, get_engine, session_scope
+from core.storage.migrate import upgrade
 from knowledge.catalog import Catalog
 from knowledge.types import Answer, Chunk, Source
 
@@ -82,8 +83,9 @@ DECLINED = Answer(question="blorp the frobnicator", text=None, confidence=0.05)
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    engine = get_engine(f"sqlite:///{tmp_path / 'concierge.db'}")
-    init_db(engine)
+    url = f"sqlite:///{tmp_path / 'concierge.db'}"
+    upgrade(url)
+    engine = get_engine(url)
     monkeypatch.setattr(deps, "get_database", lambda: engine)
     yield engine
     engine.dispose()
@@ -243,7 +245,6 @@ def test_unsaved_contact_tells_the_customer_where_to_write(
 ) -> None:
     broken = get_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
     monkeypatch.setattr(deps, "get_database", lambda: broken)
-    monkeypatch.setattr(deps, "prepare_database", lambda: None)
     (tmp_path / "missing" / "dir").rmdir()
     _, dispatcher = run(ActionSaveContact(), load_tracker("buy"))
     assert "sales@" in dispatcher.messages[0]["text"]

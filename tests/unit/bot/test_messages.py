@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.messages import FALLBACK_TEXT, fallback_message, normalize, parse_buttons, parse_sources
-from channels.base import Button, OutgoingMessage, SourceRef
+from core.messages import Button, OutgoingMessage, SourceRef
 
 
 def dicts(entries: list[Any]) -> list[dict[str, Any]]:

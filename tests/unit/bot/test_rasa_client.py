@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.rasa_client import RasaBadResponse, RasaClient, RasaTimeout, RasaUnavailable
-from channels.base import IncomingMessage
+from core.messages import IncomingMessage
 
 MESSAGE = IncomingMessage(sender_id="u1", text="hello", channel="web", metadata={"page": "/"})
 

@@ -7,18 +7,15 @@ from typing import Any
 import pytest
 
 from channels.base import (
-    Button,
     Channel,
-    IncomingMessage,
     InvalidMessage,
-    OutgoingMessage,
-    SourceRef,
     check_sender_id,
     check_text,
     describe_errors,
 )
 from channels.rest import RestChannel
 from channels.web import WebChannel
+from core.messages import Button, IncomingMessage, OutgoingMessage, SourceRef
 
 REPLY = [
     OutgoingMessage(

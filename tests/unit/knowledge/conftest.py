@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.config import PROJECT_ROOT, Settings
 from knowledge.embeddings import HashingEmbeddings, Matrix
 from knowledge.service import KnowledgeBase
 from knowledge.store import make_ephemeral_client
@@ -64,5 +64,8 @@ def fake_embeddings() -> CountingEmbeddings:
 def kb(settings: Settings, fake_embeddings: CountingEmbeddings) -> KnowledgeBase:
     """A knowledge base on in-memory chroma with hashing embeddings (no model)."""
     return KnowledgeBase(
-        settings, client=make_ephemeral_client(), embeddings=fake_embeddings, progress=False
+        settings.knowledge,
+        client=make_ephemeral_client(),
+        embeddings=fake_embeddings,
+        progress=False,
     )

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.config import Settings
 from knowledge.catalog import Catalog, CatalogError, Product, get_catalog
 
 from .conftest import CONTENT
@@ -108,9 +108,9 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
 def test_get_catalog_is_cached_per_settings(tmp_path: Path) -> None:
     get_catalog.cache_clear()
     settings = Settings(data_dir=tmp_path, content_dir=CONTENT)
-    first = get_catalog(settings)
-    assert get_catalog(settings) is first
-    assert get_catalog(Settings(data_dir=tmp_path, content_dir=CONTENT)) is first
+    first = get_catalog(settings.knowledge)
+    assert get_catalog(settings.knowledge) is first
+    assert get_catalog(Settings(data_dir=tmp_path, content_dir=CONTENT).knowledge) is first
     get_catalog.cache_clear()
-    assert get_catalog(settings) is not first
+    assert get_catalog(settings.knowledge) is not first
     get_catalog.cache_clear()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.config import Settings
 from knowledge import cli
 from knowledge.service import KnowledgeBase
 from knowledge.store import make_ephemeral_client
@@ -15,7 +15,7 @@ from .conftest import CountingEmbeddings
 @pytest.fixture
 def fake_kb(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
     kb = KnowledgeBase(
-        settings.model_copy(update={"answer_threshold": 0.0}),
+        settings.model_copy(update={"answer_threshold": 0.0}).knowledge,
         client=make_ephemeral_client(),
         embeddings=CountingEmbeddings(),
         progress=False,

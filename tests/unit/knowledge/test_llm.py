@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import Settings
+from core.config import Settings
 from knowledge.llm import NO_ANSWER, build_messages, format_passages
 from knowledge.service import KnowledgeBase
 from knowledge.store import make_ephemeral_client
@@ -34,7 +34,7 @@ def _kb(settings: Settings, server: FakeOpenAI, timeout: float = 5.0) -> Knowled
         }
     )
     kb = KnowledgeBase(
-        llm_settings,
+        llm_settings.knowledge,
         client=make_ephemeral_client(),
         embeddings=CountingEmbeddings(),
         progress=False,
@@ -91,7 +91,9 @@ def test_unreachable_endpoint_falls_back(settings: Settings, tmp_path: Path) -> 
     dead = settings.model_copy(
         update={"llm_base_url": "http://127.0.0.1:9/v1", "answer_threshold": 0.0}
     )
-    kb = KnowledgeBase(dead, client=make_ephemeral_client(), embeddings=CountingEmbeddings())
+    kb = KnowledgeBase(
+        dead.knowledge, client=make_ephemeral_client(), embeddings=CountingEmbeddings()
+    )
     kb.ingest()
     answer = kb.ask("Can I pay with PayPal?")
     assert not answer.generated and answer.text is not None

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.config import Settings
 from knowledge.confidence import DEFAULT_ANSWER_THRESHOLD
 from knowledge.service import KnowledgeBase, get_knowledge_base
 from knowledge.store import make_ephemeral_client
@@ -12,7 +12,9 @@ from .conftest import CONTENT, CountingEmbeddings
 
 def _kb(settings: Settings, threshold: float | None) -> KnowledgeBase:
     tuned = settings.model_copy(update={"answer_threshold": threshold})
-    kb = KnowledgeBase(tuned, client=make_ephemeral_client(), embeddings=CountingEmbeddings())
+    kb = KnowledgeBase(
+        tuned.knowledge, client=make_ephemeral_client(), embeddings=CountingEmbeddings()
+    )
     kb.ingest()
     return kb
 
@@ -36,13 +38,17 @@ def test_below_the_threshold_the_answer_is_declined(settings: Settings) -> None:
 
 
 def test_default_threshold_is_the_measured_one(settings: Settings) -> None:
-    kb = KnowledgeBase(settings, client=make_ephemeral_client(), embeddings=CountingEmbeddings())
+    kb = KnowledgeBase(
+        settings.knowledge, client=make_ephemeral_client(), embeddings=CountingEmbeddings()
+    )
     assert kb.threshold == DEFAULT_ANSWER_THRESHOLD
     assert 0.3 <= DEFAULT_ANSWER_THRESHOLD <= 0.7
 
 
 def test_empty_question_and_empty_index(settings: Settings) -> None:
-    kb = KnowledgeBase(settings, client=make_ephemeral_client(), embeddings=CountingEmbeddings())
+    kb = KnowledgeBase(
+        settings.knowledge, client=make_ephemeral_client(), embeddings=CountingEmbeddings()
+    )
     assert kb.ask("  ").text is None
     assert kb.ask("anything at all?").text is None
 
@@ -74,18 +80,18 @@ def test_warm_up_builds_everything(settings: Settings) -> None:
 def test_get_knowledge_base_is_cached_per_settings(tmp_path: Path) -> None:
     get_knowledge_base.cache_clear()
     settings = Settings(data_dir=tmp_path, content_dir=CONTENT)
-    first = get_knowledge_base(settings)
-    assert get_knowledge_base(settings) is first
-    assert get_knowledge_base(settings.model_copy()) is first  # same values, same object
-    other = get_knowledge_base(settings.model_copy(update={"kb_collection": "other"}))
+    first = get_knowledge_base(settings.knowledge)
+    assert get_knowledge_base(settings.knowledge) is first
+    assert get_knowledge_base(settings.model_copy().knowledge) is first  # same values, same object
+    other = get_knowledge_base(settings.model_copy(update={"kb_collection": "other"}).knowledge)
     assert other is not first
     get_knowledge_base.cache_clear()
-    assert get_knowledge_base(settings) is not first
+    assert get_knowledge_base(settings.knowledge) is not first
     get_knowledge_base.cache_clear()
 
 
 def test_nothing_heavy_happens_at_construction(tmp_path: Path) -> None:
-    kb = KnowledgeBase(Settings(data_dir=tmp_path / "data"))
+    kb = KnowledgeBase(Settings(data_dir=tmp_path / "data").knowledge)
     assert kb._store is None and kb._encoder is None and kb._retriever is None
     assert not (tmp_path / "data").exists()
 
@@ -95,7 +101,9 @@ def test_invalid_catalog_only_disables_product_mentions(
     settings: Settings, content: Path, bad: str
 ) -> None:
     (content / bad).write_text('{"products": [{"id": "x"}]}')
-    kb = KnowledgeBase(settings, client=make_ephemeral_client(), embeddings=CountingEmbeddings())
+    kb = KnowledgeBase(
+        settings.knowledge, client=make_ephemeral_client(), embeddings=CountingEmbeddings()
+    )
     assert kb.catalog is None
     report = kb.ingest()
     assert [Path(p).name for p, _ in report.files_skipped] == ["catalog.json"]

@@ -1,27 +1,26 @@
-"""Application database: tables, engine and sessions (SQLite by default, PostgreSQL in production).
-
-Shared by the gateway and the action server. Nothing connects at import time: call
-``get_engine()`` (cached per URL) and ``init_db()`` at process start.
-"""
+"""The application's tables (SQLAlchemy models). Every change here comes with a migration."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, ForeignKey, String, Text, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-logger = logging.getLogger(__name__)
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names Alembic can refer to on SQLite and PostgreSQL alike."""
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
 
 
@@ -32,6 +31,8 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     """Declarative base of the application tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class KBAnswer(Base):
@@ -48,7 +49,7 @@ class KBAnswer(Base):
     confidence: Mapped[float] = mapped_column(default=0.0)
     chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Feedback(Base):
@@ -65,7 +66,7 @@ class Feedback(Base):
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class HandoffRequest(Base):
@@ -80,7 +81,7 @@ class HandoffRequest(Base):
     last_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ContactRequest(Base):
@@ -94,47 +95,4 @@ class ContactRequest(Base):
     topic: Mapped[str] = mapped_column(String(64))
     """``sales``, ``support`` or ``unanswered_question``."""
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-@lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
-    """Return the engine for ``url``, creating the SQLite folder and enabling WAL."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=15000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def init_db(engine: Engine) -> None:
-    """Create the tables that do not exist yet."""
-    Base.metadata.create_all(engine)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """Yield a session that commits on success and rolls back on error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
-
-
-def ping(engine: Engine) -> None:
-    """Raise if the database cannot run a trivial query."""
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,223 @@
+"""The one settings object: environment variables (``CONCIERGE_*``) and an optional ``.env``.
+
+Fields are flat so that each has one plain environment variable; the groups below are frozen
+views handed to the parts that need only their share (``settings.knowledge`` for the
+knowledge base, ``settings.company`` for wording).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The repository root: where ``domain.yml`` and the demo content live."""
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "placeholder", "password", "token", "xxx"}
+)
+"""Values a secret may not keep in production (compared case-insensitively)."""
+
+
+def is_placeholder(secret: SecretStr | None) -> bool:
+    """Whether ``secret`` is missing or left at a placeholder such as ``changeme``."""
+    value = secret.get_secret_value() if secret is not None else ""
+    return value.strip().lower() in PLACEHOLDER_SECRETS
+
+
+class CompanySettings(BaseModel):
+    """Who the assistant speaks for, and where a customer can write to a person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    support_email: str
+    sales_email: str
+
+
+class KnowledgeSettings(BaseModel):
+    """What the knowledge base needs: content, vector store, threshold, optional LLM."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content_dir: Path
+    catalog_path: Path
+    chroma_dir: Path
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = Field(default="concierge", min_length=3, max_length=512)
+    answer_threshold: float | None = Field(default=None, ge=0, le=1)
+    company_name: str = ""
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=15.0, gt=0)
+
+
+def _split_origins(value: object) -> object:
+    """Accept ``CONCIERGE_CORS_ALLOW_ORIGINS`` as a comma-separated list or JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Configuration of every process: gateway, action server, knowledge base, CLI, worker.
+
+    Every field is read from ``CONCIERGE_<FIELD>`` (``CHROMA_HOST``/``CHROMA_PORT`` also
+    without the prefix). All embedded state lives under ``data_dir``. The object is frozen:
+    derive a changed copy with ``model_copy(update=...)``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONCIERGE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- Deployment -------------------------------------------------------------------------
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data")
+    content_dir: Path = Field(default=PROJECT_ROOT / "knowledge" / "demo")
+    catalog_path: Path | None = None
+    """Product catalog; defaults to ``content_dir/catalog.json``."""
+    log_level: str = "INFO"
+
+    # --- Conversation engine and the processes `concierge run` supervises -------------------
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: SecretStr | None = None
+    """Token of Rasa's HTTP API (``--auth-token``); generated per run in development."""
+    action_server_url: str = "http://127.0.0.1:5055"
+    rasa_timeout_seconds: float = Field(default=8.0, gt=0, le=9.5)
+    """Longest wait for Rasa on one chat turn; the gateway answers 503 after it."""
+
+    # --- Gateway ------------------------------------------------------------------------------
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_url: str | None = None
+    """Where customers reach the gateway (for links); defaults to http://host:port."""
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    """Origins whose pages may embed the widget (the public ``/api/*`` routes only)."""
+    channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["web", "rest"])
+    """Connectors the gateway builds (``CONCIERGE_CHANNELS=web,rest``)."""
+
+    # --- The company ----------------------------------------------------------------------------
+    company_name: str = "Kestrel Coffee Works"
+    support_email: str = "support@kestrelcoffee.eu"
+    sales_email: str = "sales@kestrelcoffee.eu"
+
+    # --- Storage: SQLite under data_dir by default, PostgreSQL in production ---------------------
+    database_url: str | None = None
+
+    # --- Knowledge base -----------------------------------------------------------------------
+    chroma_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("CHROMA_HOST", "CONCIERGE_CHROMA_HOST")
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=AliasChoices("CHROMA_PORT", "CONCIERGE_CHROMA_PORT")
+    )
+    kb_collection: str = Field(default="concierge", min_length=3, max_length=512)
+    answer_threshold: float | None = Field(default=None, ge=0, le=1)
+    """Confidence below which the assistant declines; None uses the measured default."""
+
+    # --- Optional generation through any OpenAI-compatible endpoint ---------------------------
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_from_env(cls, values: object) -> object:
+        if isinstance(values, dict):
+            for key in ("cors_allow_origins", "channels"):
+                if key in values:
+                    values[key] = _split_origins(values[key])
+        return values
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        """Refuse placeholder secrets in production."""
+        if self.environment != "production":
+            return self
+        problems: list[str] = []
+        if is_placeholder(self.rasa_auth_token):
+            problems.append("CONCIERGE_RASA_AUTH_TOKEN must be set to a real token")
+        if self.llm_base_url and is_placeholder(self.llm_api_key):
+            problems.append("CONCIERGE_LLM_API_KEY must be set to a real key")
+        if problems:
+            raise ValueError("in production, " + "; ".join(problems))
+        return self
+
+    # --- Derived values -----------------------------------------------------------------------
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The application database, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'concierge.db'}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Folder of the embedded chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def model_dir(self) -> Path:
+        """Folder of the trained Rasa models."""
+        return self.data_dir / "models"
+
+    @property
+    def log_dir(self) -> Path:
+        """Folder of the supervised processes' logs."""
+        return self.data_dir / "logs"
+
+    @property
+    def resolved_catalog_path(self) -> Path:
+        """The product catalog file."""
+        return self.catalog_path or self.content_dir / "catalog.json"
+
+    @property
+    def base_url(self) -> str:
+        """Public address of the gateway."""
+        return self.public_url or f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def company(self) -> CompanySettings:
+        """The company's name and addresses."""
+        return CompanySettings(
+            name=self.company_name, support_email=self.support_email, sales_email=self.sales_email
+        )
+
+    @property
+    def knowledge(self) -> KnowledgeSettings:
+        """The narrow settings the knowledge base takes."""
+        return KnowledgeSettings(
+            content_dir=self.content_dir,
+            catalog_path=self.resolved_catalog_path,
+            chroma_dir=self.chroma_dir,
+            chroma_host=self.chroma_host,
+            chroma_port=self.chroma_port,
+            collection=self.kb_collection,
+            answer_threshold=self.answer_threshold,
+            company_name=self.company_name,
+            llm_base_url=self.llm_base_url,
+            llm_api_key=self.llm_api_key,
+            llm_model=self.llm_model,
+            llm_timeout_seconds=self.llm_timeout_seconds,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (tests call ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,24 @@
+"""The application database: tables, engines, units of work and migrations.
+
+SQLite under the data directory by default, PostgreSQL with ``CONCIERGE_DATABASE_URL``.
+Nothing connects at import time; the schema is created and upgraded only by the migrations
+(``concierge db upgrade``), never by ``create_all``.
+"""
+
+from core.storage.engine import get_engine, ping
+from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
+from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
+
+__all__ = [
+    "Base",
+    "ContactRequest",
+    "Feedback",
+    "HandoffRequest",
+    "KBAnswer",
+    "UnitOfWork",
+    "get_engine",
+    "new_id",
+    "ping",
+    "session_scope",
+    "unit_of_work",
+]
