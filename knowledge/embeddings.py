@@ -3,7 +3,6 @@
 The model is loaded once per process (``load_model`` is cached), runs on the CPU and returns
 normalised vectors, so a dot product is the cosine similarity. ``encode`` returns a numpy
 matrix for the ingestion fast path; ``embed_documents``/``embed_query`` are the langchain API.
-``HashingEmbeddings`` is a deterministic stand-in for unit tests.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-
-from knowledge.text import sha256_hex, tokenize
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -150,28 +147,3 @@ class SentenceTransformerEmbeddings(VectorEncoder):
     def _threads_for(self, count: int) -> int | None:
         """Torch threads for an input of ``count`` texts (None: leave torch's setting)."""
         return self.small_input_threads if count <= SMALL_INPUT else None
-
-
-class HashingEmbeddings(VectorEncoder):
-    """Deterministic bag-of-words vectors from token hashes (tests; no model needed).
-
-    Texts sharing words get similar vectors, which is enough to exercise retrieval logic.
-    """
-
-    def __init__(self, dimension: int = 256) -> None:
-        self._dimension = dimension
-
-    @property
-    def dimension(self) -> int:
-        """Length of the vectors."""
-        return self._dimension
-
-    def encode(self, texts: list[str]) -> Matrix:
-        """Embed texts as normalised hashed token counts."""
-        matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in tokenize(text) or ["empty"]:
-                matrix[row, int(sha256_hex(token, 8), 16) % self._dimension] += 1.0
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        normalised: Matrix = matrix / np.maximum(norms, 1e-12)
-        return normalised

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.gateway.browser import chromium_page, screenshot_on_failure
+from tests.support.browser import chromium_page, screenshot_on_failure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(300)]
 

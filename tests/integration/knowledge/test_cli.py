@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.fixtures.knowledge.bad_files import BAD_FILES
+from tests.support.bad_files import BAD_FILES
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from core.config import PROJECT_ROOT, Settings
 from knowledge.embeddings import SentenceTransformerEmbeddings
 from knowledge.service import KnowledgeBase
-from tests.fixtures.knowledge.bad_files import write_bad_files
+from tests.support.bad_files import write_bad_files
 
 pytestmark = pytest.mark.slow
 

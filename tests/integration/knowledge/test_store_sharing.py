@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT, Settings
-from knowledge.embeddings import HashingEmbeddings
 from knowledge.service import KnowledgeBase
+from tests.support.embeddings import HashingEmbeddings
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "knowledge"
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -25,7 +25,7 @@ INGEST_ELSEWHERE = """
 import sys
 from pathlib import Path
 from core.config import Settings
-from knowledge.embeddings import HashingEmbeddings
+from tests.support.embeddings import HashingEmbeddings
 from knowledge.service import KnowledgeBase
 settings = Settings(data_dir=Path(sys.argv[1]), content_dir=Path(sys.argv[2]))
 kb = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)

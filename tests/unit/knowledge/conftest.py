@@ -9,25 +9,13 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT, Settings
-from knowledge.embeddings import HashingEmbeddings, Matrix
 from knowledge.service import KnowledgeBase
 from knowledge.store import make_ephemeral_client
-from tests.fixtures.knowledge.bad_files import write_bad_files
+from tests.support.bad_files import write_bad_files
+from tests.support.embeddings import CountingEmbeddings
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "knowledge"
 CONTENT = FIXTURES / "content"
-
-
-class CountingEmbeddings(HashingEmbeddings):
-    """Hashing embeddings that count the texts they embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded = 0
-
-    def encode(self, texts: list[str]) -> Matrix:
-        self.embedded += len(texts)
-        return super().encode(texts)
 
 
 @pytest.fixture

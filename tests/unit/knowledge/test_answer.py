@@ -1,6 +1,6 @@
 from knowledge.answer import ExtractiveAnswerer, dedupe_sources
-from knowledge.embeddings import HashingEmbeddings
 from knowledge.types import Chunk, Source
+from tests.support.embeddings import HashingEmbeddings
 
 
 def _chunk(text: str, location: str, heading: str, **extra: object) -> Chunk:

@@ -8,8 +8,7 @@ from core.config import Settings
 from knowledge import cli
 from knowledge.service import KnowledgeBase
 from knowledge.store import make_ephemeral_client
-
-from .conftest import CountingEmbeddings
+from tests.support.embeddings import CountingEmbeddings
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.service import KnowledgeBase
-from tests.fixtures.knowledge.bad_files import write_bad_files
-
-from .conftest import CountingEmbeddings
+from tests.support.bad_files import write_bad_files
+from tests.support.embeddings import CountingEmbeddings
 
 EXPECTED_SOURCES = {
     "catalog.json",

@@ -4,7 +4,7 @@ import pytest
 
 from knowledge.loaders import LoaderError, load, parse_markdown
 from knowledge.splitting import split_document
-from tests.fixtures.knowledge.pdf import write_pdf
+from tests.support.pdf import write_pdf
 
 from .conftest import CONTENT
 

@@ -6,8 +6,9 @@ from core.config import Settings
 from knowledge.confidence import DEFAULT_ANSWER_THRESHOLD
 from knowledge.service import KnowledgeBase, get_knowledge_base
 from knowledge.store import make_ephemeral_client
+from tests.support.embeddings import CountingEmbeddings
 
-from .conftest import CONTENT, CountingEmbeddings
+from .conftest import CONTENT
 
 
 def _kb(settings: Settings, threshold: float | None) -> KnowledgeBase:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 
 from bot.deps import get_db_engine
-from tests.integration.gateway.conftest import ClientFactory, FakeRasa
+from tests.integration.bot.conftest import ClientFactory, FakeRasa
 
 
 def test_everything_down_is_503_naming_each_check(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.gateway.conftest import ClientFactory
+from tests.integration.bot.conftest import ClientFactory
 
 
 @pytest.fixture

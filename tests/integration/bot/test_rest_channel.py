@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.gateway.conftest import ClientFactory, FakeRasa
+from tests.integration.bot.conftest import ClientFactory, FakeRasa
 
 
 def test_rest_webhook_returns_rasa_style_list(

@@ -13,7 +13,7 @@ import pytest
 from bot.messages import FALLBACK_TEXT
 from core.config import Settings
 from tests.conftest import NetworkBlocked
-from tests.integration.gateway.conftest import ClientFactory, FakeRasa
+from tests.integration.bot.conftest import ClientFactory, FakeRasa
 
 VALID = {"sender_id": "user-1", "message": "What is the return window?"}
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.config import Settings
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
-from tests.integration.gateway.conftest import ClientFactory, SettingsFactory
+from tests.integration.bot.conftest import ClientFactory, SettingsFactory
 
 
 @pytest.fixture

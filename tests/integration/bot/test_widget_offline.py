@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.messages import FALLBACK_TEXT
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
-from tests.integration.gateway.browser import chromium_page, screenshot_on_failure
-from tests.integration.gateway.conftest import FakeRasa, SettingsFactory, serve
+from tests.integration.bot.conftest import FakeRasa, SettingsFactory, serve
+from tests.support.browser import chromium_page, screenshot_on_failure
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
