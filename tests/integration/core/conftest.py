@@ -1,0 +1,20 @@
+"""Databases for the storage tests: a SQLite file and a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import temporary_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each engine the application supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'concierge.db'}"
+    else:
+        with temporary_database() as url:
+            yield url

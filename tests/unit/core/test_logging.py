@@ -1,0 +1,35 @@
+"""One logging set-up for every process, and conversation pseudonyms."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from core.logging import configure_logging, sender_ref
+
+
+def test_sender_ref_is_stable_short_and_does_not_contain_the_id() -> None:
+    ref = sender_ref("alice@example.com")
+    assert ref == sender_ref("alice@example.com")
+    assert ref != sender_ref("bob@example.com")
+    assert ref.startswith("c-") and len(ref) == 14
+    assert "alice" not in ref
+    assert sender_ref(None) == sender_ref("") == "c-none"
+
+
+def test_configure_logging_routes_uvicorn_and_app_loggers_to_one_stream() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        configure_logging("INFO", stream=stream)
+        logging.getLogger("bot.app").info("gateway.started test=1")
+        logging.getLogger("uvicorn.error").info("Uvicorn running")
+        logging.getLogger("bot.app").debug("not shown")
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    lines = stream.getvalue().splitlines()
+    assert any("INFO bot.app gateway.started test=1" in line for line in lines)
+    assert any("uvicorn.error Uvicorn running" in line for line in lines)
+    assert not any("not shown" in line for line in lines)
