@@ -1,7 +1,9 @@
 """The FastAPI gateway: the web widget's API, channel connectors, health, demo pages.
 
-Run it with ``uvicorn bot.app:create_app --factory``. Nothing happens at import: the
-lifespan of :func:`create_app` opens the database and the one HTTP client used for Rasa.
+Run it with ``python -m bot.serve`` (what ``concierge run`` does) or
+``uvicorn bot.app:create_app --factory``. Nothing happens at import: the lifespan of
+:func:`create_app` opens the database, the one HTTP client used for Rasa and builds the
+configured connectors.
 """
 
 from __future__ import annotations
@@ -17,25 +19,36 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.deps import GatewayState
+from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
 from bot.routers import channels, chat, health, pages, sources
 from bot.routers.errors import install_error_handlers
-from channels.rest import RestChannel
-from channels.web import WebChannel
+from bot.services.conversation import ConversationService
+from channels.registry import build_channels
 from core.config import Settings, get_settings
 from core.storage import get_engine
 from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
-DEFAULT_CORS_ORIGINS = ("*",)
+PUBLIC_PATHS = ("/api/chat", "/api/feedback", "/api/channels/web", "/widget.js", "/widget.css")
+"""What pages on other sites may call (the widget's API and files): the only CORS routes.
+
+Everything else, ``/api/channels/rest/...`` and any staff or admin API (``/api/agent/...``,
+``/api/admin/...``), answers same-origin only: no CORS headers, preflights included.
+"""
 
 
-class ApiCORSMiddleware:
-    """CORS for ``/api/*`` only, so any site can embed the widget and call the API."""
+def is_public_path(path: str) -> bool:
+    """Whether ``path`` is one of :data:`PUBLIC_PATHS` or below one (``/api/chat/x``)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_PATHS)
+
+
+class PublicCORSMiddleware:
+    """CORS for the widget's public routes only, so sites can embed the widget."""
 
     def __init__(self, app: ASGIApp, allow_origins: Sequence[str]) -> None:
+        """Wrap ``app``; answer CORS for ``allow_origins`` on :data:`PUBLIC_PATHS`."""
         self.app = app
         self.cors = CORSMiddleware(
             app,
@@ -46,23 +59,26 @@ class ApiCORSMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Apply CORS to API requests; pass everything else through untouched."""
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith(API_PREFIX):
+        """Apply CORS to public requests; pass everything else through untouched."""
+        if scope["type"] == "http" and is_public_path(str(scope.get("path", ""))):
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
 
 def _cors_origins(settings: Settings) -> list[str]:
-    """Return the origins allowed to call ``/api/*`` (a ``cors_allow_origins`` setting, or all)."""
-    configured = getattr(settings, "cors_allow_origins", None)
-    if isinstance(configured, str):
-        configured = [o.strip() for o in configured.split(",") if o.strip()]
-    return list(configured) if configured else list(DEFAULT_CORS_ORIGINS)
+    """Return the origins whose pages may call the public routes (``cors_allow_origins``)."""
+    return [origin for origin in settings.cors_allow_origins if origin]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the gateway for ``settings`` (the process settings when None)."""
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the gateway for ``settings`` (the process settings when None).
+
+    ``transport`` replaces the network under the HTTP client for Rasa and the action
+    server (tests pass a stand-in Rasa as an ``httpx.MockTransport``).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -73,19 +89,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problem = await asyncio.to_thread(schema_problem, engine)
         if problem:
             logger.error("gateway.db.not_ready reason=%s", problem)
+        connectors = build_channels(settings.channels)
         timeout = httpx.Timeout(settings.rasa_timeout_seconds)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as http:
+        token = settings.rasa_auth_token
+        async with httpx.AsyncClient(
+            timeout=timeout, limits=limits, trust_env=False, transport=transport
+        ) as http:
+            rasa = RasaClient(
+                http,
+                settings.rasa_url,
+                settings.rasa_timeout_seconds,
+                auth_token=token.get_secret_value() if token else None,
+            )
             app.state.gateway = GatewayState(
                 settings=settings,
                 http=http,
-                rasa=RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds),
+                rasa=rasa,
                 engine=engine,
-                web=WebChannel.from_credentials({}),
-                rest=RestChannel.from_credentials({}),
+                channels=connectors,
+                conversation=ConversationService(
+                    rasa, fallback_message(fallback_text(settings.company))
+                ),
             )
             logger.info(
-                "gateway.started rasa_url=%s database=%s", settings.rasa_url, engine.dialect.name
+                "gateway.started rasa_url=%s rasa_auth=%s database=%s channels=%s",
+                settings.rasa_url,
+                "token" if token else "none",
+                engine.dialect.name,
+                ",".join(connectors),
             )
             try:
                 yield
@@ -105,5 +137,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(sources.router)
-    app.add_middleware(ApiCORSMiddleware, allow_origins=_cors_origins(settings))
+    app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

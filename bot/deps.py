@@ -6,6 +6,7 @@ creates a client or an engine on its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,8 +15,9 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from bot.rasa_client import RasaClient
-from channels.rest import RestChannel
-from channels.web import WebChannel
+from bot.routers.errors import ApiError
+from bot.services.conversation import ConversationService
+from channels.base import Channel
 from core.config import Settings
 
 
@@ -27,8 +29,9 @@ class GatewayState:
     http: httpx.AsyncClient
     rasa: RasaClient
     engine: Engine
-    web: WebChannel
-    rest: RestChannel
+    channels: dict[str, Channel]
+    """The connectors built from ``settings.channels``, by name."""
+    conversation: ConversationService
 
 
 def get_state(request: Request) -> GatewayState:
@@ -62,19 +65,42 @@ def get_db_engine(state: StateDep) -> Engine:
     return state.engine
 
 
-def get_web_channel(state: StateDep) -> WebChannel:
-    """Return the web widget's connector."""
-    return state.web
+def get_channels(state: StateDep) -> dict[str, Channel]:
+    """Return the configured connectors by name."""
+    return state.channels
 
 
-def get_rest_channel(state: StateDep) -> RestChannel:
-    """Return the generic REST connector."""
-    return state.rest
+def get_conversation(state: StateDep) -> ConversationService:
+    """Return the conversation service every channel's turn goes through."""
+    return state.conversation
 
+
+def lookup_channel(channels: dict[str, Channel], name: str) -> Channel:
+    """Return the connector ``name`` or answer 404 when it is not configured."""
+    channel = channels.get(name)
+    if channel is None:
+        raise ApiError(404, f"the {name} channel is not enabled on this gateway")
+    return channel
+
+
+def channel_dependency(name: str) -> Callable[[GatewayState], Channel]:
+    """Return a dependency giving the connector ``name`` (404 when it is not configured)."""
+
+    def get_channel(state: StateDep) -> Channel:
+        return lookup_channel(state.channels, name)
+
+    get_channel.__name__ = f"get_{name}_channel"
+    return get_channel
+
+
+get_web_channel = channel_dependency("web")
+get_rest_channel = channel_dependency("rest")
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(get_http)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 EngineDep = Annotated[Engine, Depends(get_db_engine)]
-WebChannelDep = Annotated[WebChannel, Depends(get_web_channel)]
-RestChannelDep = Annotated[RestChannel, Depends(get_rest_channel)]
+ChannelsDep = Annotated[dict[str, Channel], Depends(get_channels)]
+ConversationDep = Annotated[ConversationService, Depends(get_conversation)]
+WebChannelDep = Annotated[Channel, Depends(get_web_channel)]
+RestChannelDep = Annotated[Channel, Depends(get_rest_channel)]

@@ -14,22 +14,32 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.config import CompanySettings, Settings
 from core.messages import Button, OutgoingMessage, SourceRef
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_TEXT = (
-    "Sorry, I'm having trouble right now. Please try again in a minute, "
-    "or email support@kestrelcoffee.eu."
+FALLBACK_TEMPLATE = (
+    "Sorry, I'm having trouble right now. Please try again in a minute, or email {support_email}."
 )
-"""What customers see when the conversation engine cannot answer."""
+"""What customers see when the conversation engine cannot answer (the company's address)."""
+
+
+def fallback_text(company: CompanySettings | None = None) -> str:
+    """Return the fallback sentence naming ``company``'s support address (the default's)."""
+    email = company.support_email if company else Settings.model_fields["support_email"].default
+    return FALLBACK_TEMPLATE.format(support_email=email)
+
+
+FALLBACK_TEXT = fallback_text()
+"""The fallback sentence with the default support address (``CONCIERGE_SUPPORT_EMAIL``)."""
 
 _EXTRA_KEYS = ("image", "attachment")
 
 
-def fallback_message(text: str = FALLBACK_TEXT) -> OutgoingMessage:
+def fallback_message(text: str | None = None) -> OutgoingMessage:
     """Return the polite message shown when Rasa is unavailable."""
-    return OutgoingMessage(text=text)
+    return OutgoingMessage(text=FALLBACK_TEXT if text is None else text)
 
 
 def parse_buttons(raw: Any) -> list[Button]:

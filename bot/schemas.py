@@ -1,13 +1,19 @@
-"""Request and response bodies of the gateway's JSON API (also its OpenAPI documentation)."""
+"""Request and response bodies of the gateway's JSON API (also its OpenAPI documentation).
+
+The messages are the core types themselves (:mod:`core.messages`, stdlib dataclasses that
+pydantic validates and documents), so a reply has one definition from Rasa to the API.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from channels.base import check_sender_id
 from channels.web import WebChatRequest
+from core.messages import Button, OutgoingMessage, SourceRef
 
 MAX_COMMENT_LENGTH = 2000
 
@@ -15,27 +21,19 @@ ChatRequest = WebChatRequest
 """Body of ``POST /api/chat`` (validated by the web channel)."""
 
 
-class ButtonPublic(BaseModel):
-    """A quick reply: show ``title``, send ``payload`` when chosen."""
-
-    title: str
-    payload: str
-
-
-class SourcePublic(BaseModel):
-    """A cited document; link it as ``/sources/{location}``."""
-
-    title: str
-    location: str
+ButtonPublic = Button
+"""A quick reply: show ``title``, send ``payload`` when chosen (the core type)."""
+SourcePublic = SourceRef
+"""A cited document; link it as ``/sources/{location}`` (the core type)."""
+MessagePublic = OutgoingMessage
+"""One reply of the assistant (the core type)."""
 
 
-class MessagePublic(BaseModel):
-    """One reply of the assistant."""
+@dataclass(frozen=True)
+class RestMessagePublic(OutgoingMessage):
+    """One reply in the REST connector's list: a message with the conversation it is for."""
 
-    text: str = ""
-    buttons: list[ButtonPublic] = Field(default_factory=list)
-    sources: list[SourcePublic] = Field(default_factory=list)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    recipient_id: str = field(kw_only=True)
 
 
 class ChatResponse(BaseModel):

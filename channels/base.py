@@ -1,13 +1,20 @@
 """The small interface every channel connector implements, and the validation they share.
 
-A connector turns a channel's incoming event into an :class:`IncomingMessage` (``parse``) and
+A connector turns a channel's incoming event into an :class:`IncomingMessage` (``parse``),
 the assistant's normalised replies (:class:`OutgoingMessage`) into the channel's own payload
-(``render``). It knows nothing about Rasa or HTTP servers, so tests build and call it directly.
+(``render``), and delivers a reply that arrives later, outside a turn (``send``: an agent's
+message, a notification). It knows nothing about Rasa or HTTP servers, so tests build and
+call it directly.
+
+The JSON connectors (web, REST) cannot push yet: their ``send`` keeps the messages in an
+in-memory :class:`Outbox` per conversation, and the conversation's next turn returns them
+before the assistant's new replies. A full outbox raises :class:`Undeliverable`.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
@@ -20,6 +27,10 @@ SENDER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 """Conversation ids the gateway accepts (what Rasa's tracker stores can key on safely)."""
 MAX_MESSAGE_LENGTH = 4000
 """Longest customer message, in characters."""
+MAX_PENDING_MESSAGES = 50
+"""Most later replies an outbox keeps for one conversation before refusing more."""
+MAX_PENDING_CONVERSATIONS = 10_000
+"""Most conversations an outbox keeps replies for before refusing new ones."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,15 @@ class InvalidMessage(ValueError):
         return cls(summary, details)
 
 
+class Undeliverable(Exception):
+    """A later reply a channel cannot deliver; the caller logs it (it is never retried here)."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
+
+
 @runtime_checkable
 class Channel(Protocol):
     """What every connector offers the gateway."""
@@ -68,6 +88,60 @@ class Channel(Protocol):
     def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> Any:
         """Turn the assistant's replies into the channel's outgoing payload."""
         ...
+
+    async def send(self, recipient_id: str, messages: Sequence[OutgoingMessage]) -> None:
+        """Deliver replies that arrive outside a turn, or raise :class:`Undeliverable`."""
+        ...
+
+
+@runtime_checkable
+class PendingReplies(Protocol):
+    """A channel that cannot push: what ``send`` kept waits for the conversation's next turn."""
+
+    def take_pending(self, recipient_id: str) -> list[OutgoingMessage]:
+        """Return and forget the replies ``send`` kept for ``recipient_id`` (oldest first)."""
+        ...
+
+
+class Outbox:
+    """Later replies per conversation, in this process's memory, bounded in both directions.
+
+    Nothing survives a restart, and each gateway replica has its own: this is the stand-in
+    until the channels can push (a later change adds live delivery).
+    """
+
+    def __init__(
+        self,
+        max_per_conversation: int = MAX_PENDING_MESSAGES,
+        max_conversations: int = MAX_PENDING_CONVERSATIONS,
+    ) -> None:
+        """Keep at most ``max_per_conversation`` messages for ``max_conversations`` ids."""
+        self.max_per_conversation = max_per_conversation
+        self.max_conversations = max_conversations
+        self._pending: dict[str, list[OutgoingMessage]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, channel: str, recipient_id: str, messages: Sequence[OutgoingMessage]) -> None:
+        """Keep ``messages`` for ``recipient_id``; raise :class:`Undeliverable` when full."""
+        with self._lock:
+            queued = self._pending.get(recipient_id)
+            if queued is None and len(self._pending) >= self.max_conversations:
+                raise Undeliverable(channel, "too many conversations with undelivered replies")
+            queued = queued or []
+            if len(queued) + len(messages) > self.max_per_conversation:
+                raise Undeliverable(
+                    channel, f"more than {self.max_per_conversation} undelivered replies"
+                )
+            self._pending[recipient_id] = [*queued, *messages]
+
+    def take(self, recipient_id: str) -> list[OutgoingMessage]:
+        """Return and forget the messages kept for ``recipient_id``."""
+        with self._lock:
+            return self._pending.pop(recipient_id, [])
+
+    def __len__(self) -> int:
+        """Return how many conversations have replies waiting."""
+        return len(self._pending)
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -151,17 +225,37 @@ class JsonChannel:
     request_model: ClassVar[type[BaseModel]]
     sender_field: ClassVar[str] = "sender_id"
 
-    def __init__(self, max_message_length: int = MAX_MESSAGE_LENGTH) -> None:
+    def __init__(
+        self, max_message_length: int = MAX_MESSAGE_LENGTH, outbox: Outbox | None = None
+    ) -> None:
         """Accept messages of at most ``max_message_length`` characters."""
         self.max_message_length = max_message_length
+        self.outbox = outbox or Outbox()
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> Self:
         """Build the connector from its configuration block (all keys optional)."""
         credentials = credentials or {}
         return cls(
-            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH))
+            max_message_length=int(credentials.get("max_message_length", MAX_MESSAGE_LENGTH)),
+            outbox=Outbox(
+                max_per_conversation=int(
+                    credentials.get("max_pending_messages", MAX_PENDING_MESSAGES)
+                )
+            ),
         )
+
+    async def send(self, recipient_id: str, messages: Sequence[OutgoingMessage]) -> None:
+        """Keep later replies until the conversation's next turn (these channels cannot push)."""
+        try:
+            check_sender_id(recipient_id, name="recipient_id")
+        except ValueError as error:
+            raise Undeliverable(self.name, str(error)) from None
+        self.outbox.put(self.name, recipient_id, list(messages))
+
+    def take_pending(self, recipient_id: str) -> list[OutgoingMessage]:
+        """Return and forget the replies :meth:`send` kept for ``recipient_id``."""
+        return self.outbox.take(recipient_id)
 
     def parse(self, payload: Any) -> IncomingMessage:
         """Validate a request body; raise :class:`InvalidMessage` with a readable reason."""

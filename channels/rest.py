@@ -60,3 +60,7 @@ class RestChannel(JsonChannel):
     ) -> list[dict[str, Any]]:
         """Return Rasa's REST list shape with ``sources`` and ``custom`` always present."""
         return [{"recipient_id": recipient_id, **m.to_dict()} for m in messages]
+
+
+CONNECTOR = RestChannel
+"""What :mod:`channels.registry` builds for ``rest`` in ``CONCIERGE_CHANNELS``."""

@@ -78,3 +78,7 @@ class WebChannel(JsonChannel):
     def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> dict[str, Any]:
         """Return the ``/api/chat`` response body."""
         return {"sender_id": recipient_id, "messages": [m.to_dict() for m in messages]}
+
+
+CONNECTOR = WebChannel
+"""What :mod:`channels.registry` builds for ``web`` in ``CONCIERGE_CHANNELS``."""

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.deps import EngineDep, RasaDep, WebChannelDep
-from bot.messages import fallback_message, normalize
-from bot.rasa_client import RasaBadResponse, RasaClient, RasaTimeout, RasaUnavailable
+from bot.deps import ConversationDep, EngineDep, WebChannelDep
 from bot.routers.errors import ApiError, read_json_body
 from bot.schemas import (
     ChatRequest,
@@ -22,49 +18,13 @@ from bot.schemas import (
     FeedbackPublic,
     UnavailableResponse,
 )
-from core.messages import IncomingMessage, OutgoingMessage
+from bot.services.conversation import UNAVAILABLE_ERROR
+from core.logging import sender_ref
 from core.storage import Feedback, KBAnswer, session_scope
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["chat"])
-
-UNAVAILABLE_ERROR = "the assistant is temporarily unavailable"
-
-
-def sender_ref(sender_id: str) -> str:
-    """Return a short, stable pseudonym of a conversation id for log lines."""
-    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
-
-
-async def converse(rasa: RasaClient, incoming: IncomingMessage) -> list[OutgoingMessage]:
-    """Send one customer message to Rasa and return its normalised replies.
-
-    Raises :class:`RasaUnavailable` (or a subclass) after logging it for the operator.
-    """
-    started = time.perf_counter()
-    who = f"channel={incoming.channel} sender={sender_ref(incoming.sender_id)}"
-    try:
-        entries = await rasa.send(incoming)
-    except RasaUnavailable as error:
-        event = "chat.rasa.unavailable"
-        if isinstance(error, RasaTimeout):
-            event = "chat.rasa.timeout"
-        elif isinstance(error, RasaBadResponse):
-            event = "chat.rasa.bad_response"
-        elapsed_ms = round((time.perf_counter() - started) * 1000)
-        logger.warning("%s %s ms=%d reason=%s", event, who, elapsed_ms, error)
-        raise
-    messages = normalize(entries)
-    elapsed_ms = round((time.perf_counter() - started) * 1000)
-    logger.info(
-        "chat.turn.ok %s chars=%d messages=%d ms=%d",
-        who,
-        len(incoming.text),
-        len(messages),
-        elapsed_ms,
-    )
-    return messages
 
 
 @router.post(
@@ -81,15 +41,15 @@ async def converse(rasa: RasaClient, incoming: IncomingMessage) -> list[Outgoing
         }
     },
 )
-async def chat(request: Request, channel: WebChannelDep, rasa: RasaDep) -> JSONResponse:
+async def chat(
+    request: Request, channel: WebChannelDep, conversation: ConversationDep
+) -> JSONResponse:
     """Send the customer's message to the assistant and return its replies."""
-    incoming = channel.parse(await read_json_body(request))
-    try:
-        messages = await converse(rasa, incoming)
-    except RasaUnavailable:
-        body = channel.render([fallback_message()], recipient_id=incoming.sender_id)
+    turn = await conversation.turn(channel, await read_json_body(request))
+    body = channel.render(turn.messages, recipient_id=turn.incoming.sender_id)
+    if not turn.ok:
         return JSONResponse({"error": UNAVAILABLE_ERROR, **body}, status_code=503)
-    return JSONResponse(channel.render(messages, recipient_id=incoming.sender_id))
+    return JSONResponse(body)
 
 
 @router.post(

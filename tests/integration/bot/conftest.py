@@ -1,139 +1,35 @@
 """Fixtures for the gateway's integration tests: the real app, a stand-in Rasa, a content folder.
 
-The stand-in Rasa (:class:`FakeRasa`) is a tiny HTTP server on 127.0.0.1 that answers in
-the shape Rasa's REST channel documents; it only stands in for Rasa in these gateway tests
-(the end-to-end suite talks to the real one).
+The stand-in Rasa (:class:`tests.support.rasa.StandInRasa`) is an ``httpx.MockTransport``
+injected into the app's HTTP client; it answers in the shapes Rasa documents and only stands
+in for Rasa in these gateway tests (the end-to-end suite talks to the real one).
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from core.config import Settings
 from core.storage.migrate import upgrade
+from tests.support.rasa import StandInRasa, closed_port
+
+FakeRasa = StandInRasa
+"""The stand-in Rasa's type, under the name the tests use."""
 
 # --- a stand-in Rasa ---------------------------------------------------------------------------
 
-RASA_REPLY: list[dict[str, Any]] = [
-    {
-        "recipient_id": "test-user",
-        "text": "You can return unused equipment within 30 days.",
-        "buttons": [{"title": "Talk to a person", "payload": "/ask_human"}],
-    },
-    {
-        "recipient_id": "test-user",
-        "custom": {
-            "kind": "kb_answer",
-            "answer_id": "a1",
-            "confidence": 0.81,
-            "sources": [{"title": "Returns", "location": "docs/returns.md#return-window"}],
-        },
-    },
-]
-
-
-class FakeRasa:
-    """Answers ``/webhooks/rest/webhook``, ``/status`` and ``/health`` like Rasa would.
-
-    ``mode``: ``ok`` (answer ``reply``), ``error`` (HTTP 500), ``garbage`` (not JSON),
-    ``object`` (JSON but not a list), ``hang`` (never answer until the test ends).
-    """
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.reply: list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]]
-        self.reply = RASA_REPLY
-        self.status: dict[str, Any] = {"model_file": "models/concierge.tar.gz"}
-        self.requests: list[dict[str, Any]] = []
-        self.released = threading.Event()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                if fake.mode == "hang":
-                    fake.released.wait(30)
-                    return
-                if self.path == "/status":
-                    self._send(200, json.dumps(fake.status).encode(), "application/json")
-                elif self.path == "/health":
-                    self._send(200, b'{"status": "ok"}', "application/json")
-                else:
-                    self._send(404, b"{}", "application/json")
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
-                fake.requests.append({"path": self.path, "body": body})
-                if fake.mode == "hang":
-                    fake.released.wait(30)
-                    return
-                if fake.mode == "error":
-                    self._send(500, b"Internal Server Error", "text/plain")
-                elif fake.mode == "garbage":
-                    self._send(200, b"<html>definitely not json", "text/html")
-                elif fake.mode == "object":
-                    self._send(200, b'{"oops": true}', "application/json")
-                else:
-                    reply = fake.reply(body) if callable(fake.reply) else fake.reply
-                    self._send(200, json.dumps(reply).encode(), "application/json")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeRasa:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
-def fake_rasa() -> Iterator[FakeRasa]:
-    server = FakeRasa().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def closed_port() -> int:
-    """Return a localhost port nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def fake_rasa() -> StandInRasa:
+    """A stand-in Rasa (an ``httpx.MockTransport``); pass it as ``make_client(rasa=...)``."""
+    return StandInRasa()
 
 
 @pytest.fixture
@@ -222,7 +118,9 @@ SettingsFactory = Callable[..., Settings]
 def make_settings(tmp_path: Path, content_dir: Path, closed_url: str) -> SettingsFactory:
     """Build settings in a temporary data directory; keyword arguments override fields."""
 
-    def build(*, migrate: bool = True, **overrides: Any) -> Settings:
+    def build(
+        *, migrate: bool = True, rasa: StandInRasa | None = None, **overrides: Any
+    ) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "content_dir": content_dir,
@@ -232,6 +130,8 @@ def make_settings(tmp_path: Path, content_dir: Path, closed_url: str) -> Setting
             "action_server_url": closed_url,
             "rasa_timeout_seconds": 2.0,
         }
+        if rasa is not None:
+            values.update(rasa_url=rasa.url, rasa_auth_token=rasa.auth_token)
         values.update(overrides)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         if migrate:
@@ -246,11 +146,15 @@ ClientFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def make_client(make_settings: SettingsFactory) -> Iterator[ClientFactory]:
-    """Start the real app (lifespan included) for settings built from the overrides."""
+    """Start the real app (lifespan included) for settings built from the overrides.
+
+    ``rasa=fake_rasa`` points the app at the stand-in Rasa and injects its transport.
+    """
     clients: list[TestClient] = []
 
-    def build(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(make_settings(**overrides)))
+    def build(*, rasa: StandInRasa | None = None, **overrides: Any) -> TestClient:
+        transport = rasa.transport if rasa is not None else None
+        client = TestClient(create_app(make_settings(rasa=rasa, **overrides), transport=transport))
         client.__enter__()
         clients.append(client)
         return client
@@ -258,23 +162,3 @@ def make_client(make_settings: SettingsFactory) -> Iterator[ClientFactory]:
     yield build
     for client in clients:
         client.__exit__(None, None, None)
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free localhost port in a thread; yield its base URL."""
-    port = closed_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)

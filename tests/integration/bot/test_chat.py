@@ -47,7 +47,7 @@ VALID = {"sender_id": "user-1", "message": "What is the return window?"}
 def test_bad_json_bodies_are_422_with_readable_errors(
     make_client: ClientFactory, fake_rasa: FakeRasa, body: Any, expected: str
 ) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     headers = {"content-type": "application/json"}
     response = client.post("/api/chat", content=json.dumps(body), headers=headers)
     assert response.status_code == 422, response.text
@@ -61,7 +61,7 @@ def test_bad_json_bodies_are_422_with_readable_errors(
 def test_exactly_4000_characters_is_accepted(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     response = client.post("/api/chat", json={"sender_id": "u1", "message": "x" * 4000})
     assert response.status_code == 200
 
@@ -85,7 +85,7 @@ def test_non_json_bodies_are_422(
     content_type: str | None,
     expected: str,
 ) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     headers = {"content-type": content_type} if content_type else {}
     response = client.post("/api/chat", content=content, headers=headers)
     assert response.status_code == 422, response.text
@@ -94,7 +94,7 @@ def test_non_json_bodies_are_422(
 
 
 def test_oversized_body_is_413(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     body = {"sender_id": "u1", "message": "hi", "padding": "x" * 70_000}
     response = client.post("/api/chat", json=body)
     assert response.status_code == 413
@@ -131,7 +131,7 @@ def test_rasa_failing_is_503_with_fallback(
     make_client: ClientFactory, fake_rasa: FakeRasa, mode: str
 ) -> None:
     fake_rasa.mode = mode
-    response = make_client(rasa_url=fake_rasa.url).post("/api/chat", json=VALID)
+    response = make_client(rasa=fake_rasa).post("/api/chat", json=VALID)
     _assert_fallback(response)
 
 
@@ -139,7 +139,7 @@ def test_rasa_slow_is_503_within_the_timeout(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     fake_rasa.mode = "hang"
-    client = make_client(rasa_url=fake_rasa.url, rasa_timeout_seconds=1.5)
+    client = make_client(rasa=fake_rasa, rasa_timeout_seconds=1.5)
     started = time.monotonic()
     response = client.post("/api/chat", json=VALID)
     elapsed = time.monotonic() - started
@@ -154,7 +154,7 @@ def test_rasa_slow_with_default_timeout_answers_within_10_seconds(
     fake_rasa.mode = "hang"
     default = Settings.model_fields["rasa_timeout_seconds"].default
     assert default < 10
-    client = make_client(rasa_url=fake_rasa.url, rasa_timeout_seconds=default)
+    client = make_client(rasa=fake_rasa, rasa_timeout_seconds=default)
     started = time.monotonic()
     response = client.post("/api/chat", json=VALID)
     assert time.monotonic() - started < 10
@@ -178,7 +178,7 @@ def test_rasa_accepting_but_silent_socket_is_503(make_client: ClientFactory) -> 
 
 
 def test_happy_path_merges_rasa_entries(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     response = client.post("/api/chat", json={**VALID, "metadata": {"page": "/returns"}})
     assert response.status_code == 200, response.text
     assert response.json() == {
@@ -207,7 +207,7 @@ def test_happy_path_merges_rasa_entries(make_client: ClientFactory, fake_rasa: F
 def test_message_is_stripped_and_channel_cannot_be_spoofed(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     body = {"sender_id": "u:1@x.y-z_", "message": "  hi  ", "metadata": {"channel": "telegram"}}
     assert client.post("/api/chat", json=body).status_code == 200
     sent = fake_rasa.requests[0]["body"]
@@ -217,7 +217,7 @@ def test_message_is_stripped_and_channel_cannot_be_spoofed(
 
 def test_empty_rasa_reply_is_an_empty_list(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
     fake_rasa.reply = []
-    response = make_client(rasa_url=fake_rasa.url).post("/api/chat", json=VALID)
+    response = make_client(rasa=fake_rasa).post("/api/chat", json=VALID)
     assert response.status_code == 200
     assert response.json() == {"sender_id": "user-1", "messages": []}
 
@@ -230,7 +230,7 @@ def test_images_and_standalone_custom_payloads(
         {"recipient_id": "user-1", "text": "Here it is:"},
         {"recipient_id": "user-1", "image": "https://example.com/km-100.png"},
     ]
-    response = make_client(rasa_url=fake_rasa.url).post("/api/chat", json=VALID)
+    response = make_client(rasa=fake_rasa).post("/api/chat", json=VALID)
     assert response.json()["messages"] == [
         {"text": "", "buttons": [], "sources": [], "custom": {"kind": "handoff"}},
         {

@@ -32,7 +32,7 @@ def test_everything_down_is_503_naming_each_check(
 
 
 def test_all_up_is_200(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
-    client = make_client(rasa_url=fake_rasa.url, action_server_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa, action_server_url=fake_rasa.url)
     response = client.get("/healthz")
     assert response.status_code == 200, response.text
     data = response.json()
@@ -46,7 +46,7 @@ def test_rasa_without_model_is_degraded(
     make_client: ClientFactory, fake_rasa: FakeRasa, closed_url: str
 ) -> None:
     fake_rasa.status = {"model_file": None, "num_active_training_jobs": 0}
-    client = make_client(rasa_url=fake_rasa.url, action_server_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa, action_server_url=fake_rasa.url)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["rasa"] == {
@@ -60,7 +60,7 @@ def test_hanging_services_are_reported_within_the_check_timeout(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     fake_rasa.mode = "hang"
-    client = make_client(rasa_url=fake_rasa.url, action_server_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa, action_server_url=fake_rasa.url)
     started = time.monotonic()
     response = client.get("/healthz")
     elapsed = time.monotonic() - started

@@ -8,7 +8,7 @@ from tests.integration.bot.conftest import ClientFactory, FakeRasa
 def test_rest_webhook_returns_rasa_style_list(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     response = client.post(
         "/api/channels/rest/webhook", json={"sender": "crm-42", "message": "return window?"}
     )
@@ -31,7 +31,7 @@ def test_rest_webhook_returns_rasa_style_list(
 
 
 def test_rest_webhook_validates(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
-    client = make_client(rasa_url=fake_rasa.url)
+    client = make_client(rasa=fake_rasa)
     response = client.post("/api/channels/rest/webhook", json={"sender": "x", "message": " "})
     assert response.status_code == 422
     assert response.json()["error"] == "message must not be empty"

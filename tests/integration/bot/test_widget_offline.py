@@ -18,7 +18,8 @@ from sqlalchemy import select
 from bot.app import create_app
 from bot.messages import FALLBACK_TEXT
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
-from tests.integration.bot.conftest import FakeRasa, SettingsFactory, serve
+from tests.integration.bot.conftest import FakeRasa, SettingsFactory
+from tests.support.rasa import serve
 from tests.support.browser import chromium_page, screenshot_on_failure
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -71,7 +72,7 @@ def test_widget_shows_the_fallback_when_rasa_is_down(
 def test_widget_renders_replies_buttons_sources_and_feedback(
     make_settings: SettingsFactory, fake_rasa: FakeRasa, tmp_path: Path
 ) -> None:
-    settings = make_settings(rasa_url=fake_rasa.url)
+    settings = make_settings(rasa=fake_rasa)
     engine = get_engine(settings.sqlalchemy_url)
 
     def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,7 +113,7 @@ def test_widget_renders_replies_buttons_sources_and_feedback(
         ]
 
     fake_rasa.reply = reply
-    app = create_app(settings)
+    app = create_app(settings, transport=fake_rasa.transport)
     with (
         serve(app) as base_url,
         chromium_page(tmp_path) as page,

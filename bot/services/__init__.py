@@ -1,0 +1,1 @@
+"""The gateway's services: what the routers call, without HTTP concerns."""
