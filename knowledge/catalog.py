@@ -3,11 +3,20 @@
 Schema::
 
     {"company": str, "currency": "EUR",
+     "offer": str,
+     "categories": [{"id", "label", "aliases": [...]}],
      "products": [{"id", "name", "aliases": [...], "category", "price", "currency",
                    "price_unit": "one-off" | "per month", "audience": ["consumer", "business"],
                    "specs": {...}, "use_cases": [...],
                    "stock": "in_stock" | "low_stock" | "out_of_stock" | "preorder",
                    "summary"}]}
+
+``offer`` (optional) says in a few words what the company sells ("machines, grinders and
+beans"); the assistant's greeting uses it, and without it the category labels are joined.
+``categories`` (optional) gives each category slug its display label and the words customers
+use for it (``aliases``, used as NLU synonyms); a category without an entry is labelled after
+its slug ("service-plans" -> "Service plans"). The catalog is the one list of categories:
+the NLU lookup tables and synonyms are generated from it (``knowledge.training_data``).
 """
 
 from __future__ import annotations
@@ -30,15 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CATEGORIES = (
-    "espresso-machines",
-    "grinders",
-    "brewers",
-    "accessories",
-    "coffee",
-    "service-plans",
-)
-"""The demo company's categories; other slugs load with a warning."""
 PRICE_UNITS = ("one-off", "per month")
 AUDIENCES = ("consumer", "business")
 STOCK_STATES = ("in_stock", "low_stock", "out_of_stock", "preorder")
@@ -50,12 +50,49 @@ STOCK_LABELS = {
 }
 _STOCK_ORDER = {"in_stock": 0, "low_stock": 0, "preorder": 1, "out_of_stock": 2}
 _CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+CURRENCY_WORDS = {
+    "EUR": ("euro", "euros"),
+    "USD": ("dollar", "dollars"),
+    "GBP": ("pound", "pounds", "quid"),
+    "SEK": ("krona", "kronor", "kr"),
+    "NOK": ("krone", "kroner", "kr"),
+    "DKK": ("krone", "kroner", "kr"),
+    "CHF": ("franc", "francs"),
+}
+"""Words customers write after an amount, per currency (for the NLU's money regex)."""
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SpecValue = str | int | float | bool
 
 
 class CatalogError(ValueError):
     """The catalog file is missing, not JSON, or does not follow the schema."""
+
+
+def currency_symbol(currency: str) -> str | None:
+    """Return the sign written before an amount (``€``), or None for codes written after it."""
+    return _CURRENCY_SYMBOLS.get(currency.upper())
+
+
+def format_money(amount: float, currency: str) -> str:
+    """Return an amount as a customer reads it: ``€1,290``, ``€12.50``, ``9 SEK``."""
+    text = f"{amount:,.2f}".removesuffix(".00")
+    symbol = currency_symbol(currency)
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def label_from_slug(slug: str) -> str:
+    """Return a display label derived from a slug: ``service-plans`` -> ``Service plans``."""
+    text = slug.replace("-", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Category:
+    """A product category: its slug, display label and the words customers use for it."""
+
+    id: str
+    label: str
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,9 +120,7 @@ class Product:
     @property
     def display_price(self) -> str:
         """The price as a customer reads it, e.g. ``€1,290`` or ``€22 per month``."""
-        amount = f"{self.price:,.2f}".removesuffix(".00")
-        symbol = _CURRENCY_SYMBOLS.get(self.currency.upper())
-        text = f"{symbol}{amount}" if symbol else f"{amount} {self.currency}"
+        text = format_money(self.price, self.currency)
         return text if self.price_unit == "one-off" else f"{text} {self.price_unit}"
 
     @property
@@ -130,11 +165,21 @@ def _format_spec(value: SpecValue) -> str:
 class Catalog:
     """The products of one company, with lookup and simple recommendations."""
 
-    def __init__(self, products: list[Product], company: str = "", currency: str = "EUR") -> None:
+    def __init__(
+        self,
+        products: list[Product],
+        company: str = "",
+        currency: str = "EUR",
+        categories: list[Category] | None = None,
+        offer: str = "",
+    ) -> None:
         self.products = list(products)
         self.company = company
         self.currency = currency
+        self.declared_categories = list(categories or [])
+        self._offer = offer
         self._by_id = {p.id: p for p in self.products}
+        self._categories = {c.id: c for c in self.declared_categories}
         self._matcher: ProductMatcher | None = None
 
     def __iter__(self) -> Iterator[Product]:
@@ -168,23 +213,58 @@ class Catalog:
         company = raw.get("company", "")
         if not isinstance(company, str):
             raise CatalogError('"company" must be a string')
+        offer = raw.get("offer", "")
+        if not isinstance(offer, str):
+            raise CatalogError('"offer" must be a string')
+        categories = _parse_categories(raw.get("categories", []))
+        declared = {c.id for c in categories}
         products: list[Product] = []
         seen: set[str] = set()
         for index, item in enumerate(raw["products"]):
             product = _parse_product(item, index, currency)
             if product.id in seen:
                 raise CatalogError(f"products[{index}]: duplicate id {product.id!r}")
+            if declared and product.category not in declared:
+                logger.warning(
+                    "kb.catalog.undeclared_category product=%s category=%s",
+                    product.id,
+                    product.category,
+                )
             seen.add(product.id)
             products.append(product)
-        return cls(products, company=company, currency=currency)
+        return cls(products, company=company, currency=currency, categories=categories, offer=offer)
 
     def get(self, product_id: str) -> Product | None:
         """Return the product with this id, or None."""
         return self._by_id.get(product_id)
 
     def categories(self) -> list[str]:
-        """Return the categories that have products, in catalog order."""
-        return list(dict.fromkeys(p.category for p in self.products))
+        """Return the categories that have products: declared ones first, then catalog order."""
+        used = {p.category for p in self.products}
+        declared = [c.id for c in self.declared_categories if c.id in used]
+        return list(dict.fromkeys([*declared, *(p.category for p in self.products)]))
+
+    def category(self, slug: str) -> Category:
+        """Return a category's entry; an undeclared slug gets a label derived from it."""
+        return self._categories.get(slug) or Category(id=slug, label=label_from_slug(slug))
+
+    def category_label(self, slug: str) -> str:
+        """Return the display label of a category (``Filter & cold brew``)."""
+        return self.category(slug).label
+
+    def category_labels(self) -> dict[str, str]:
+        """Return the categories that have products mapped to their labels, in order."""
+        return {slug: self.category_label(slug) for slug in self.categories()}
+
+    @property
+    def offer(self) -> str:
+        """What the company sells in a few words; the lowercased labels joined if not given."""
+        if self._offer.strip():
+            return self._offer.strip()
+        labels = [label[:1].lower() + label[1:] for label in self.category_labels().values()]
+        if len(labels) <= 1:
+            return labels[0] if labels else "our products"
+        return f"{', '.join(labels[:-1])} and {labels[-1]}"
 
     @property
     def matcher(self) -> ProductMatcher:
@@ -281,6 +361,33 @@ def _str_list(item: dict[str, Any], key: str, where: str, default: list[str]) ->
     return [v.strip() for v in value if v.strip()]
 
 
+def _parse_categories(raw: Any) -> list[Category]:
+    """Validate the optional ``categories`` block."""
+    if not isinstance(raw, list):
+        raise CatalogError('"categories" must be a list of {"id", "label"} objects')
+    categories: list[Category] = []
+    for index, item in enumerate(raw):
+        where = f"categories[{index}]"
+        if not isinstance(item, dict):
+            raise CatalogError(f"{where}: expected an object")
+        slug = _require_str(item, "id", where)
+        if not _SLUG_RE.match(slug):
+            raise CatalogError(f"{where}: 'id' must be a slug such as 'grinders'")
+        if any(c.id == slug for c in categories):
+            raise CatalogError(f"{where}: duplicate category {slug!r}")
+        label = item.get("label")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise CatalogError(f"{where} ({slug}): 'label' must be a non-empty string")
+        categories.append(
+            Category(
+                id=slug,
+                label=label.strip() if label else label_from_slug(slug),
+                aliases=_str_list(item, "aliases", f"{where} ({slug})", []),
+            )
+        )
+    return categories
+
+
 def _parse_product(item: Any, index: int, currency: str) -> Product:
     where = f"products[{index}]"
     if not isinstance(item, dict):
@@ -292,8 +399,6 @@ def _parse_product(item: Any, index: int, currency: str) -> Product:
     category = _require_str(item, "category", where)
     if not _SLUG_RE.match(category):
         raise CatalogError(f"{where}: 'category' must be a slug such as 'grinders'")
-    if category not in CATEGORIES:
-        logger.warning("kb.catalog.unknown_category product=%s category=%s", product_id, category)
     price = item.get("price")
     if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
         raise CatalogError(f"{where}: 'price' must be a number >= 0")

@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
-from knowledge.catalog import Catalog, CatalogError, Product, get_catalog
+from knowledge.catalog import (
+    STOCK_LABELS,
+    Catalog,
+    CatalogError,
+    Product,
+    format_money,
+    get_catalog,
+)
 
 from .conftest import CONTENT
 
@@ -114,3 +121,86 @@ def test_get_catalog_is_cached_per_settings(tmp_path: Path) -> None:
     get_catalog.cache_clear()
     assert get_catalog(settings.knowledge) is not first
     get_catalog.cache_clear()
+
+
+def test_categories_block_gives_labels_and_order() -> None:
+    raw = {
+        "categories": [
+            {"id": "service-plans", "label": "Care plans", "aliases": ["plan"]},
+            {"id": "grinders", "label": "Grinders"},
+            {"id": "unused", "label": "Nothing here"},
+        ],
+        "products": [
+            _product(id="a", category="grinders"),
+            _product(id="b", category="service-plans"),
+            _product(id="c", category="road-bikes"),
+        ],
+    }
+    catalog = Catalog.from_dict(raw)
+    assert catalog.categories() == ["service-plans", "grinders", "road-bikes"]
+    assert catalog.category_labels() == {
+        "service-plans": "Care plans",
+        "grinders": "Grinders",
+        "road-bikes": "Road bikes",
+    }
+    assert catalog.category("service-plans").aliases == ["plan"]
+    assert catalog.category_label("e-bikes") == "E bikes"
+    assert catalog.offer == "care plans, grinders and road bikes"
+
+
+def test_offer_from_the_catalog_and_without_categories() -> None:
+    assert Catalog.from_dict({"offer": " bikes and repairs ", "products": []}).offer == (
+        "bikes and repairs"
+    )
+    assert Catalog.from_dict({"products": [_product()]}).offer == "grinders"
+    assert Catalog.from_dict({"products": []}).offer == "our products"
+
+
+def test_demo_catalog_declares_its_categories() -> None:
+    from core.config import PROJECT_ROOT
+
+    demo = Catalog.load(PROJECT_ROOT / "knowledge" / "demo" / "catalog.json")
+    assert demo.category_labels() == {
+        "espresso-machines": "Espresso machines",
+        "grinders": "Grinders",
+        "brewers": "Filter & cold brew",
+        "accessories": "Accessories",
+        "coffee": "Coffee beans",
+        "service-plans": "Service plans",
+    }
+    assert demo.offer == "machines, grinders and beans"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"categories": {}, "products": []}, "categories"),
+        ({"categories": ["x"], "products": []}, r"categories\[0\]: expected an object"),
+        ({"categories": [{"id": "Bad Slug"}], "products": []}, "slug"),
+        ({"categories": [{"id": "a"}, {"id": "a"}], "products": []}, "duplicate category"),
+        ({"categories": [{"id": "a", "label": ""}], "products": []}, "label"),
+        ({"categories": [{"id": "a", "aliases": "x"}], "products": []}, "aliases"),
+        ({"offer": 3, "products": []}, "offer"),
+    ],
+)
+def test_category_block_errors_are_clear(raw: object, message: str) -> None:
+    with pytest.raises(CatalogError, match=message):
+        Catalog.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [(1290, "EUR", "€1,290"), (12.5, "eur", "€12.50"), (9, "SEK", "9 SEK"), (1500, "GBP", "£1,500"),
+     (0, "USD", "$0")],
+)  # fmt: skip
+def test_format_money(amount: float, currency: str, text: str) -> None:
+    assert format_money(amount, currency) == text
+
+
+def test_display_price_is_the_one_formatter() -> None:
+    product = Catalog.from_dict(
+        {"currency": "SEK", "products": [_product(price=22, price_unit="per month")]}
+    ).get("p-1")
+    assert product is not None
+    assert product.display_price == "22 SEK per month"
+    assert STOCK_LABELS["preorder"] == "available for pre-order"
