@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import socket
 import statistics
 import sys
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from bot.supervisor import Supervisor, build_specs, ingest_content
 from core.config import PROJECT_ROOT, Settings
+from core.storage.migrate import upgrade
 
 CONVERSATION = [
     "hello",
@@ -92,9 +95,20 @@ async def _round(url: str, body_of: str, senders: int, turns: int) -> Result:
         return Result(latencies, time.perf_counter() - started)
 
 
+async def _check_model(rasa: str, token: str) -> None:
+    """Fail early unless Rasa's API (behind its auth token) names a loaded model."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{rasa}/status", params={"token": token})
+        response.raise_for_status()
+        if not response.json().get("model_file"):
+            raise RuntimeError("Rasa is up but has no model loaded")
+
+
 async def _measure(
-    gateway: str, rasa: str, senders: int, turns: int, rounds: int
+    gateway: str, rasa: str, token: str, senders: int, turns: int, rounds: int
 ) -> dict[str, Result]:
+    await _check_model(rasa, token)
+    # The REST webhook is Rasa's channel, not its HTTP API: the token does not apply there.
     targets = {
         "gateway": f"{gateway}/api/chat",
         "direct": f"{rasa}/webhooks/rest/webhook",
@@ -118,19 +132,28 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
         settings = Settings(
             data_dir=Path(tmp),
             rasa_url=f"http://127.0.0.1:{_free_port()}",
             action_server_url=f"http://127.0.0.1:{_free_port()}",
             gateway_port=_free_port(),
+            rasa_auth_token=SecretStr(token),
         )
+        upgrade(settings.sqlalchemy_url)
         ingest_content(settings)
-        with Supervisor(build_specs(settings, Path(args.model)), Path(tmp) / "logs") as group:
+        specs = build_specs(settings, Path(args.model), auth_token=token)
+        with Supervisor(specs, Path(tmp) / "logs") as group:
             group.wait_until_ready(timeout=300)
             results = asyncio.run(
                 _measure(
-                    settings.base_url, settings.rasa_url, args.senders, args.turns, args.rounds
+                    settings.base_url,
+                    settings.rasa_url,
+                    token,
+                    args.senders,
+                    args.turns,
+                    args.rounds,
                 )
             )
     gateway, direct = results["gateway"], results["direct"]

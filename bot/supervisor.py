@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from core.config import PROJECT_ROOT, Settings
 
@@ -41,9 +42,10 @@ class ProcessSpec:
     """How to start one process and how to tell that it is ready."""
 
     name: str
-    argv: Sequence[str]
-    health_url: str
-    env: Mapping[str, str] = field(default_factory=dict)
+    # argv, health_url and env may carry Rasa's token: kept out of the repr (and log lines).
+    argv: Sequence[str] = field(repr=False)
+    health_url: str = field(repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
     ready: Callable[[int, bytes], bool] = lambda status, _body: status == 200
 
 
@@ -71,16 +73,32 @@ def _rasa_ready(status: int, body: bytes) -> bool:
     return status == 200 and b"model_file" in body
 
 
+def rasa_auth_token(settings: Settings) -> str:
+    """Return the token of Rasa's HTTP API: the configured one, or a new one for this run."""
+    configured = settings.rasa_auth_token
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    return secrets.token_urlsafe(32)
+
+
 def build_specs(
-    settings: Settings, model: Path, rasa_executable: Path | None = None
+    settings: Settings,
+    model: Path,
+    rasa_executable: Path | None = None,
+    auth_token: str | None = None,
 ) -> list[ProcessSpec]:
-    """Return the three processes of the assistant, configured from ``settings``."""
+    """Return the three processes of the assistant, configured from ``settings``.
+
+    Rasa's HTTP API runs with ``--auth-token`` (``auth_token``, else :func:`rasa_auth_token`);
+    the gateway gets the same token as ``CONCIERGE_RASA_AUTH_TOKEN``.
+    """
     rasa = rasa_executable or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
     if not rasa.exists():
         raise SupervisorError(f"Rasa is not installed at {rasa}: run `make install` first")
     if not model.exists():
         raise SupervisorError(f"no trained model at {model}: run `make train` first")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    token = auth_token or rasa_auth_token(settings)
     action_url = settings.action_server_url.rstrip("/")
     rasa_url = settings.rasa_url.rstrip("/")
     common = {
@@ -100,6 +118,7 @@ def build_specs(
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
     python = sys.executable
+    probe_channel = settings.channels[0] if settings.channels else "web"
     return [
         ProcessSpec(
             name="action server",
@@ -114,20 +133,20 @@ def build_specs(
                 "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--interface", _host(rasa_url), "--port", str(_port(rasa_url)),
+                "--auth-token", token,
             ],
-            health_url=f"{rasa_url}/status",
+            health_url=f"{rasa_url}/status?{urlencode({'token': token})}",
             env=rasa_env,
             ready=_rasa_ready,
         ),
         ProcessSpec(
             name="gateway",
             argv=[
-                python, "-m", "uvicorn", "bot.app:create_app", "--factory",
+                python, "-m", "bot.serve",
                 "--host", settings.gateway_host, "--port", str(settings.gateway_port),
-                "--no-access-log",
             ],
-            health_url=f"http://{settings.gateway_host}:{settings.gateway_port}/api/channels/web/health",
-            env=common,
+            health_url=f"http://{settings.gateway_host}:{settings.gateway_port}/api/channels/{probe_channel}/health",
+            env={**common, "CONCIERGE_RASA_AUTH_TOKEN": token},
         ),
     ]  # fmt: skip
 

@@ -230,7 +230,7 @@ class JsonChannel:
     ) -> None:
         """Accept messages of at most ``max_message_length`` characters."""
         self.max_message_length = max_message_length
-        self.outbox = outbox or Outbox()
+        self.outbox = outbox if outbox is not None else Outbox()
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None = None) -> Self:

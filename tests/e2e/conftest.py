@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
 from core.config import PROJECT_ROOT, Settings
+from core.storage.migrate import upgrade
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class LiveStack:
     action_server_url: str
     data_dir: Path
     settings: Settings
+    rasa_auth_token: str
+    """Token of Rasa's HTTP API (``?token=`` on ``/status``, ``/conversations/...``)."""
 
 
 def _free_port() -> int:
@@ -45,15 +50,18 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         pytest.fail(f"no trained model at {model}: run `make train` (make test does it)")
     data_dir = tmp_path_factory.mktemp("live-stack")
     rasa_port, action_port, gateway_port = _free_port(), _free_port(), _free_port()
+    token = secrets.token_urlsafe(32)
     settings = Settings(
         data_dir=data_dir,
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_server_url=f"http://127.0.0.1:{action_port}",
         gateway_host="127.0.0.1",
         gateway_port=gateway_port,
+        rasa_auth_token=SecretStr(token),
     )
+    upgrade(settings.sqlalchemy_url)  # the actions write leads and answers to the app database
     ingest_content(settings)
-    supervisor = Supervisor(build_specs(settings, model), data_dir / "logs")
+    supervisor = Supervisor(build_specs(settings, model, auth_token=token), data_dir / "logs")
     supervisor.start()
     try:
         supervisor.wait_until_ready(timeout=300)
@@ -67,6 +75,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             action_server_url=settings.action_server_url,
             data_dir=data_dir,
             settings=settings,
+            rasa_auth_token=token,
         )
     finally:
         supervisor.stop()

@@ -28,7 +28,7 @@ import uvicorn
 from fastapi import FastAPI
 
 STAND_IN_URL = "http://rasa.stand-in:5005"
-STAND_IN_TOKEN = "stand-in-rasa-token"  # noqa: S105 - a test value, not a secret
+STAND_IN_TOKEN = "stand-in-rasa-token"
 HANG_SECONDS = 30.0
 
 RASA_REPLY: list[dict[str, Any]] = [

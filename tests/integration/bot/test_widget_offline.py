@@ -19,8 +19,8 @@ from bot.app import create_app
 from bot.messages import FALLBACK_TEXT
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
 from tests.integration.bot.conftest import FakeRasa, SettingsFactory
-from tests.support.rasa import serve
 from tests.support.browser import chromium_page, screenshot_on_failure
+from tests.support.rasa import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

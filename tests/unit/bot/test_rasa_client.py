@@ -95,3 +95,49 @@ def test_status() -> None:
     assert asyncio.run(go({"model_file": "m.tar.gz"})) == {"model_file": "m.tar.gz"}
     with pytest.raises(RasaBadResponse):
         asyncio.run(go([1]))
+
+
+def test_token_goes_to_the_api_routes_only() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/webhooks/rest/webhook":
+            return httpx.Response(200, json=[])
+        return httpx.Response(200, json={"model_file": "m", "events": []})
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            client = RasaClient(http, "http://rasa:5005", 1.0, auth_token="s3cret")
+            await client.send(MESSAGE)
+            await client.status()
+            await client.tracker("user:1@x")
+
+    asyncio.run(go())
+    webhook, status, tracker = seen
+    assert "token" not in webhook.url.params
+    assert status.url.params["token"] == "s3cret"
+    assert tracker.url.params["token"] == "s3cret"
+    assert tracker.url.raw_path.startswith(b"/conversations/user%3A1%40x/tracker")
+
+
+def test_errors_name_neither_the_token_nor_the_conversation() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/status":
+            raise httpx.ConnectError(f"refused {request.url}", request=request)
+        return httpx.Response(401, json={"reason": "NotAuthenticated"})
+
+    async def go() -> list[str]:
+        errors: list[str] = []
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            client = RasaClient(http, "http://rasa:5005", 1.0, auth_token="s3cret")
+            for call in (client.status(), client.tracker("alice")):
+                try:
+                    await call
+                except RasaUnavailable as error:
+                    errors.append(str(error))
+        return errors
+
+    status_error, tracker_error = asyncio.run(go())
+    assert "s3cret" not in status_error and "***" in status_error
+    assert tracker_error == "Rasa answered HTTP 401 on /conversations/{conversation_id}/tracker"

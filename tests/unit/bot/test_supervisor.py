@@ -86,3 +86,41 @@ def test_a_second_interrupt_while_stopping_still_kills_everything(tmp_path: Path
     threading.Thread(target=interrupt_soon).start()
     supervisor.stop(grace_seconds=30)
     assert not alive(pid)
+
+
+def _specs(tmp_path: Path, **overrides: object) -> list[ProcessSpec]:
+    from bot.supervisor import build_specs
+    from core.config import Settings
+
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    rasa = tmp_path / "rasa"
+    rasa.write_text("")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", **overrides)  # type: ignore[call-arg]
+    return build_specs(settings, model, rasa_executable=rasa)
+
+
+def test_rasa_gets_a_generated_token_and_the_gateway_the_same(tmp_path: Path) -> None:
+    action, rasa, gateway = _specs(tmp_path)
+    argv = list(rasa.argv)
+    token = argv[argv.index("--auth-token") + 1]
+    assert len(token) >= 32
+    assert gateway.env["CONCIERGE_RASA_AUTH_TOKEN"] == token
+    assert rasa.health_url.endswith(f"/status?token={token}")
+    assert "CONCIERGE_RASA_AUTH_TOKEN" not in action.env
+    assert token not in repr(rasa) and token not in repr(gateway)
+    again = _specs(tmp_path)[1].argv
+    assert again[list(again).index("--auth-token") + 1] != token, "one token per run"
+
+
+def test_configured_token_is_used(tmp_path: Path) -> None:
+    _, rasa, gateway = _specs(tmp_path, rasa_auth_token="configured-token-123")
+    assert "configured-token-123" in rasa.argv
+    assert gateway.env["CONCIERGE_RASA_AUTH_TOKEN"] == "configured-token-123"
+
+
+def test_gateway_starts_through_bot_serve(tmp_path: Path) -> None:
+    gateway = _specs(tmp_path)[2]
+    assert list(gateway.argv[1:3]) == ["-m", "bot.serve"]
+    assert gateway.health_url.endswith("/api/channels/web/health")
+    assert _specs(tmp_path, channels="rest")[2].health_url.endswith("/api/channels/rest/health")
