@@ -11,13 +11,13 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from knowledge.catalog import Catalog, CatalogError
-from knowledge.text import slugify, split_front_matter
+from knowledge.markdown import Heading, parse_document
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,6 @@ TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm")
 SUPPORTED_SUFFIXES = (*MARKDOWN_SUFFIXES, *TEXT_SUFFIXES, *HTML_SUFFIXES, ".pdf", ".csv", ".json")
 DROPPED_HTML_TAGS = ("script", "style", "nav", "noscript", "template", "svg", "iframe", "head")
-
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 
 class LoaderError(Exception):
@@ -82,49 +79,34 @@ def read_text(path: Path) -> str:
 
 
 def parse_markdown(text: str, fallback_title: str, kind: str = "markdown") -> LoadedDocument:
-    """Split Markdown into sections by ATX headings (``#`` to ``######``), ignoring code fences.
+    """Split Markdown into sections at its headings (code blocks are not headings).
 
-    The first level-1 heading (or front-matter ``title:``) is the document title; deeper
-    headings form the heading path of the text below them. Anchors follow GitHub's slugs,
-    with ``-1``, ``-2`` for repeated headings.
+    The front-matter ``title:`` or the opening level-1 heading is the document title; other
+    headings form the heading path of the text below them. Anchors come from
+    :func:`knowledge.markdown.heading_anchors`, the rule the ``/sources`` pages use too.
     """
-    title, text = split_front_matter(text, fallback_title)
+    document = parse_document(text, fallback_title)
     sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    body: list[str] = []
-    slugs: dict[str, int] = {}
+    stack: list[Heading] = []
     anchor: str | None = None
-    title_taken = False
-    in_fence = False
+    cursor = 0
 
-    def flush() -> None:
-        content = "\n".join(body).strip()
-        body.clear()
+    def flush(until: int) -> None:
+        content = "\n".join(document.lines[cursor:until]).strip()
         if content:
-            sections.append(Section(content, tuple(h for _, h in stack), anchor))
+            sections.append(Section(content, tuple(h.text for h in stack), anchor))
 
-    for line in text.splitlines():
-        if _FENCE_RE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING_RE.match(line)
-        if match is None:
-            body.append(line)
+    for heading in document.headings:
+        flush(heading.start)
+        cursor = heading.end
+        if heading is document.title_heading:
             continue
-        flush()
-        level, heading = len(match.group(1)), match.group(2).strip()
-        slug = slugify(heading)
-        count = slugs.get(slug, 0)
-        slugs[slug] = count + 1
-        heading_anchor = slug if count == 0 else f"{slug}-{count}"
-        if level == 1 and not title_taken and not sections and not stack:
-            title, title_taken, anchor = heading, True, None
-            continue
-        while stack and stack[-1][0] >= level:
+        while stack and stack[-1].level >= heading.level:
             stack.pop()
-        stack.append((level, heading))
-        anchor = heading_anchor
-    flush()
-    return LoadedDocument(title=title, kind=kind, sections=sections)
+        stack.append(heading)
+        anchor = heading.anchor
+    flush(len(document.lines))
+    return LoadedDocument(title=document.title, kind=kind, sections=sections)
 
 
 def load_markdown(path: Path) -> LoadedDocument:
@@ -139,11 +121,14 @@ def load_text(path: Path) -> LoadedDocument:
     return LoadedDocument(title=humanize_stem(path), kind="text", sections=sections)
 
 
-def load_html(path: Path) -> LoadedDocument:
-    """Load an HTML page: drop scripts, styles and navigation, keep headings as sections."""
+def html_to_markdown(source: str) -> tuple[str, str]:
+    """Return an HTML page's ``<title>`` and its text as Markdown (headings, list items).
+
+    Scripts, styles and navigation are dropped; ``load_html`` and the ``/sources`` page both
+    read the page through this, so they see the same headings.
+    """
     from bs4 import BeautifulSoup, Tag
 
-    source = read_text(path)
     try:
         soup = BeautifulSoup(source, "html.parser")
     except Exception as error:  # bs4 raises assorted errors on pathological input
@@ -167,9 +152,13 @@ def load_html(path: Path) -> LoadedDocument:
             tag.insert(0, "\n\n")
             tag.append("\n\n")
     lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    document = parse_markdown(text, page_title or humanize_stem(path), kind="html")
-    return document
+    return page_title, re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def load_html(path: Path) -> LoadedDocument:
+    """Load an HTML page: drop scripts, styles and navigation, keep headings as sections."""
+    page_title, text = html_to_markdown(read_text(path))
+    return parse_markdown(text, page_title or humanize_stem(path), kind="html")
 
 
 def load_pdf(path: Path) -> LoadedDocument:
@@ -197,6 +186,12 @@ def load_pdf(path: Path) -> LoadedDocument:
     return LoadedDocument(title=title, kind="pdf", sections=sections)
 
 
+def faq_row_id(row: Mapping[str, Any], number: int) -> str:
+    """Return the anchor of an FAQ row: its ``id`` column, else ``faq-<row number>`` (from 1)."""
+    raw_id = row.get("id")
+    return str(raw_id).strip() if raw_id not in (None, "") else f"faq-{number}"
+
+
 def _faq_sections(rows: list[dict[str, Any]], where: str) -> list[Section]:
     sections: list[Section] = []
     seen: set[str] = set()
@@ -206,8 +201,7 @@ def _faq_sections(rows: list[dict[str, Any]], where: str) -> list[Section]:
         if not question or not answer:
             logger.warning("kb.ingest.faq_row_skipped file=%s row=%d", where, number)
             continue
-        raw_id = row.get("id")
-        faq_id = str(raw_id).strip() if raw_id not in (None, "") else f"faq-{number}"
+        faq_id = faq_row_id(row, number)
         if faq_id in seen:
             raise LoaderError(f"duplicate FAQ id {faq_id!r}")
         seen.add(faq_id)

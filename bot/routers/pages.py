@@ -1,35 +1,32 @@
 """The demo shop's landing page and the widget's static files.
 
-``GET /`` shows Kestrel Coffee Works with a few products from the catalog and embeds the
-widget with one script tag; ``GET /widget.js`` and ``GET /widget.css`` serve the widget.
+``GET /`` shows the company (``settings.company_name``) with a few products from the
+catalog and embeds the widget with one script tag; ``GET /widget.js`` and ``GET /widget.css``
+serve the widget.
 Nothing on these pages is loaded from another origin.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bot.deps import SettingsDep
+from bot.templating import render
+from knowledge.catalog import STOCK_LABELS, Catalog, CatalogError, Product
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-STATIC_DIR = PACKAGE_DIR / "static"
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 HIGHLIGHTS = 4
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF "}
 
 PAGE_SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -42,68 +39,46 @@ PAGE_SECURITY_HEADERS = {
 """Headers of the HTML pages: everything from this origin, nothing from elsewhere."""
 
 
-def render_template(name: str, **values: str) -> str:
-    """Fill ``bot/templates/<name>``; callers escape the values they pass."""
-    template = Template((TEMPLATES_DIR / name).read_text(encoding="utf-8"))
-    return template.substitute(values)
+def parse_products(data: Any) -> list[Product]:
+    """Return the valid products of catalog JSON (a list, or ``{"products": [...]}``).
+
+    Each product is checked by the catalog's own rules; one that fails is skipped (and
+    logged) so a single typo does not empty the page.
+    """
+    currency: Any = "EUR"
+    if isinstance(data, Mapping):
+        currency = data.get("currency", "EUR")
+        data = data.get("products", [])
+    if not isinstance(data, list):
+        return []
+    products: list[Product] = []
+    for index, item in enumerate(data):
+        try:
+            products.extend(Catalog.from_dict({"currency": currency, "products": [item]}))
+        except CatalogError as error:
+            logger.warning("pages.catalog.product_skipped index=%d error=%s", index, error)
+    return products
 
 
-def load_products(path: Path) -> list[dict[str, Any]]:
-    """Return the catalog's products (a list, or ``{"products": [...]}``); [] if unreadable."""
+def load_products(path: Path) -> list[Product]:
+    """Return the catalog's valid products; [] if the file is missing or not JSON."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         logger.warning("pages.catalog.unreadable path=%s error=%s", path, error)
         return []
-    if isinstance(data, Mapping):
-        data = data.get("products", [])
-    if not isinstance(data, list):
-        return []
-    return [dict(p) for p in data if isinstance(p, Mapping) and p.get("name")]
+    return parse_products(data)
 
 
-STOCK_LABELS = {
-    "in_stock": "In stock",
-    "low_stock": "Only a few left",
-    "out_of_stock": "Out of stock",
-    "preorder": "Pre-order",
-}
-"""How the catalog's ``stock`` states read on the page."""
-
-
-def _in_stock(product: Mapping[str, Any]) -> bool:
-    stock = product.get("stock", "in_stock")
-    if isinstance(stock, bool):
-        return stock
-    if isinstance(stock, int | float):
-        return stock > 0
-    return str(stock) in {"in_stock", "low_stock"}
-
-
-def _stock_label(product: Mapping[str, Any]) -> str:
-    stock = product.get("stock", "in_stock")
-    if isinstance(stock, str):
-        return STOCK_LABELS.get(stock, stock.replace("_", " ").capitalize())
-    return "In stock" if _in_stock(product) else "Out of stock"
-
-
-def _category_label(product: Mapping[str, Any]) -> str:
-    text = str(product.get("category") or "").replace("-", " ").replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def pick_highlights(
-    products: list[dict[str, Any]], limit: int = HIGHLIGHTS
-) -> list[dict[str, Any]]:
+def pick_highlights(products: list[Product], limit: int = HIGHLIGHTS) -> list[Product]:
     """Pick up to ``limit`` products, in stock first and one per category where possible."""
-    ordered = sorted(products, key=lambda p: not _in_stock(p))
-    chosen: list[dict[str, Any]] = []
+    ordered = sorted(products, key=lambda p: not p.available)
+    chosen: list[Product] = []
     categories: set[str] = set()
     for product in ordered:
-        category = str(product.get("category") or "")
-        if category not in categories:
+        if product.category not in categories:
             chosen.append(product)
-            categories.add(category)
+            categories.add(product.category)
         if len(chosen) == limit:
             return chosen
     for product in ordered:
@@ -114,51 +89,21 @@ def pick_highlights(
     return chosen
 
 
-def format_price(product: Mapping[str, Any]) -> str:
-    """Return a display price like ``€1,290``, ``€12.50`` or ``€22 per month``."""
-    try:
-        amount = Decimal(str(product.get("price")))
-    except (InvalidOperation, ValueError):
-        return ""
-    if not amount.is_finite():
-        return ""
-    currency = str(product.get("currency") or "EUR").upper()
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    number = f"{amount:,.2f}".removesuffix(".00")
-    price = f"{symbol}{number}" if symbol else f"{number} {currency}"
-    unit = str(product.get("price_unit") or "").strip()
-    if unit and unit.lower() not in {"one-off", "each", "item", "unit"}:
-        price += f" {unit}" if unit.lower().startswith("per ") else f" / {unit}"
-    return price
-
-
-def product_card(product: Mapping[str, Any]) -> str:
-    """Return one product's card as escaped HTML."""
-    esc = html.escape
-    stock_class = "stock" if _in_stock(product) else "stock out"
-    return (
-        f'<article class="product" id="product-{esc(str(product.get("id", "")))}">'
-        f'<span class="category">{esc(_category_label(product))}</span>'
-        f"<h3>{esc(str(product['name']))}</h3>"
-        f"<p>{esc(str(product.get('summary') or ''))}</p>"
-        f'<div class="meta"><span class="price">{esc(format_price(product))}</span>'
-        f'<span class="{stock_class}">{esc(_stock_label(product))}</span></div></article>'
-    )
-
-
-def products_html(path: Path) -> str:
-    """Return the highlights grid, or a short note when the catalog has no products."""
-    highlights = pick_highlights(load_products(path))
-    if not highlights:
-        return '<p class="empty">Our catalog is being updated. Ask the assistant what we stock.</p>'
-    cards = "\n".join(product_card(p) for p in highlights)
-    return f'<div class="grid">{cards}</div>'
+def product_card(product: Product) -> str:
+    """Return one product's card (price and stock worded by the catalog), escaped."""
+    return render("product_card.html", product=product, stock_labels=STOCK_LABELS)
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(settings: SettingsDep) -> HTMLResponse:
     """Show the demo shop's landing page with the widget embedded."""
-    page = render_template("index.html", products=products_html(settings.resolved_catalog_path))
+    page = render(
+        "index.html",
+        company_name=settings.company_name,
+        support_email=settings.support_email,
+        products=pick_highlights(load_products(settings.resolved_catalog_path)),
+        stock_labels=STOCK_LABELS,
+    )
     return HTMLResponse(page, headers=PAGE_SECURITY_HEADERS)
 
 

@@ -1,30 +1,39 @@
 """``GET /sources/{location}``: the documents answers cite, as simple and safe HTML.
 
 Every piece of content is escaped. Anchors match the locations the knowledge base cites:
-Markdown headings get their slug (repeats get ``-1``, ``-2``), FAQ rows their ``id`` or
-``faq-<n>``, catalog products their id, PDF pages are left to the browser (``#page=N``).
+Markdown (and HTML pages, read as Markdown) is parsed by ``knowledge.markdown`` exactly as
+ingestion parses it, so headings carry the anchors ingestion recorded; FAQ rows get their
+``id`` or ``faq-<n>``, catalog products their id, PDF pages are left to the browser
+(``#page=N``).
 Paths are resolved and must stay inside the content folder; anything else is a 404.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from bot.deps import SettingsDep
 from bot.routers.errors import ApiError
-from bot.routers.pages import PAGE_SECURITY_HEADERS, format_price, render_template
-from knowledge.text import slugify, split_front_matter
+from bot.routers.pages import PAGE_SECURITY_HEADERS, parse_products
+from bot.templating import render
+from knowledge.catalog import STOCK_LABELS
+from knowledge.loaders import LoaderError, faq_row_id, html_to_markdown, humanize_stem, read_text
+from knowledge.markdown import get_parser, parse_document
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +41,6 @@ router = APIRouter(tags=["sources"], include_in_schema=False)
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text", ".html", ".htm", ".csv", ".json"})
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-
-_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
-_BULLET_RE = re.compile(r"^\s*[-*+]\s+(.*)$")
-_NUMBERED_RE = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-_CODE_SPAN_RE = re.compile(r"(`[^`]+`)")
-_BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_LINK_RE = re.compile(r"\[([^\]]+)\]\(((?:https?://|mailto:)[^)\s]+)\)")
-_TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{2,}")
-
-
-def simple_slug(text: str) -> str:
-    """Lowercase, non-alphanumerics to ``-``, collapsed and stripped (an alternative anchor)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def resolve_document(content_dir: Path, location: str) -> Path:
@@ -70,180 +65,131 @@ def resolve_document(content_dir: Path, location: str) -> Path:
     return candidate
 
 
-# --- inline and block Markdown -------------------------------------------------------------
+# --- Markdown (and HTML pages read as Markdown) ---------------------------------------------
+
+
+class SourceRenderer(RendererHTML):
+    """markdown-it's HTML renderer with heading ids, compact lists and safe links."""
+
+    def heading_open(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        """Open a heading with its citation id and a ``<span id>`` per alias."""
+        token = tokens[idx]
+        aliases = token.meta.get("aliases", [])
+        spans = "".join(f'<span id="{escapeHtml(a)}"></span>' for a in aliases)
+        return f"<{token.tag}{self.renderAttrs(token)}>{spans}"
+
+    def fence(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        """Render a fenced block as plain escaped code."""
+        return f"<pre><code>{escapeHtml(tokens[idx].content.rstrip(chr(10)))}</code></pre>\n"
+
+    def code_block(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        """Render an indented block like a fenced one."""
+        return self.fence(tokens, idx, options, env)
+
+    def softbreak(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        """Join the lines of a paragraph with a space."""
+        return " "
+
+    def link_open(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        """Open a link that gives the target no access to this page."""
+        tokens[idx].attrSet("rel", "noopener noreferrer")
+        return self.renderToken(tokens, idx, options, env)
+
+    def renderToken(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        """Render a token; list items follow each other without line breaks."""
+        html = super().renderToken(tokens, idx, options, env)
+        return html.rstrip("\n") if tokens[idx].type in _COMPACT_TOKENS else html
+
+
+_COMPACT_TOKENS = frozenset({"bullet_list_open", "ordered_list_open", "list_item_close"})
+
+
+@lru_cache(maxsize=1)
+def get_renderer() -> SourceRenderer:
+    """Return the renderer of the ``/sources`` pages (built on first use)."""
+    return SourceRenderer()
+
+
+def simple_slug(text: str) -> str:
+    """Lowercase, non-alphanumerics to ``-``, collapsed and stripped (an alternative anchor)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def inline(text: str) -> str:
-    """Escape ``text`` and render code spans, bold and http(s)/mailto links."""
-    out: list[str] = []
-    for part in _CODE_SPAN_RE.split(text):
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(f"<code>{html.escape(part[1:-1])}</code>")
-            continue
-        escaped = html.escape(part)
-        escaped = _BOLD_RE.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", escaped)
-        escaped = _LINK_RE.sub(
-            lambda m: f'<a href="{m.group(2)}" rel="noopener noreferrer">{m.group(1)}</a>', escaped
-        )
-        out.append(escaped)
-    return "".join(out)
+    """Render one line of Markdown (code spans, emphasis, http(s)/mailto links), escaped."""
+    parser = get_parser()
+    return get_renderer().render(parser.parseInline(text), parser.options, {})
 
 
-class _Anchors:
-    """Heading ids as the knowledge base cites them, unique within one page."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.used: set[str] = set()
-
-    def heading(self, text: str) -> tuple[str, list[str]]:
-        """Return the heading's id and extra anchors (the plain slug when it differs)."""
-        slug = slugify(text) or "section"
-        count = self.counts.get(slug, 0)
-        self.counts[slug] = count + 1
-        anchor = slug if count == 0 else f"{slug}-{count}"
-        self.used.add(anchor)
-        extras: list[str] = []
-        alternative = simple_slug(text)
-        if alternative and alternative not in self.used:
-            self.used.add(alternative)
-            if alternative != anchor:
-                extras.append(alternative)
-        return anchor, extras
-
-
-def _heading_html(level: int, text: str, anchors: _Anchors) -> str:
-    anchor, extras = anchors.heading(text)
-    spans = "".join(f'<span id="{html.escape(e)}"></span>' for e in extras)
-    return f'<h{level} id="{html.escape(anchor)}">{spans}{inline(text)}</h{level}>'
-
-
-def _table_html(rows: list[str]) -> str:
-    cells = [
-        [c.strip() for c in row.strip().strip("|").split("|")]
-        for row in rows
-        if not _TABLE_RULE_RE.match(row)
+def _add_heading_aliases(tokens: Sequence[Token]) -> None:
+    """Give each heading its plain slug as an extra anchor where no other id takes it."""
+    openings = [
+        (t, tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"
     ]
-    if not cells:
-        return ""
-    head, *body = cells
-    out = ["<table><thead><tr>", *(f"<th>{inline(c)}</th>" for c in head), "</tr></thead><tbody>"]
-    for row in body:
-        out.append("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+    used = {str(t.attrGet("id")) for t, _ in openings}
+    for token, text in openings:
+        alias = simple_slug(text)
+        if alias and alias not in used:
+            used.add(alias)
+            token.meta["aliases"] = [alias]
 
 
 def markdown_to_html(text: str, fallback_title: str) -> tuple[str, str]:
-    """Return ``(title, body_html)`` of a Markdown document (a safe subset of Markdown)."""
-    title, text = split_front_matter(text, fallback_title)
-    anchors = _Anchors()
-    out: list[str] = []
-    paragraph: list[str] = []
-    items: list[str] = []
-    list_tag = ""
-    table: list[str] = []
-    title_seen = title != fallback_title  # the front matter named it
+    """Return ``(title, body_html)`` of a Markdown document; raw HTML in it stays text."""
+    document = parse_document(text, fallback_title)
+    _add_heading_aliases(document.tokens)
+    body = get_renderer().render(document.tokens, get_parser().options, {})
+    has_title = any(h.level == 1 for h in document.headings)
+    html = render("source_markdown.html", title=document.title, has_title=has_title, body_html=body)
+    return document.title, html
 
-    def flush() -> None:
-        nonlocal list_tag
-        if paragraph:
-            out.append(f"<p>{inline(' '.join(paragraph))}</p>")
-            paragraph.clear()
-        if items:
-            entries = "".join(f"<li>{inline(i)}</li>" for i in items)
-            out.append(f"<{list_tag}>{entries}</{list_tag}>")
-            items.clear()
-        if table:
-            out.append(_table_html(table))
-            table.clear()
-        list_tag = ""
 
-    lines = iter(text.splitlines())
-    for line in lines:
-        if _FENCE_RE.match(line):
-            flush()
-            code: list[str] = []
-            for inner in lines:
-                if _FENCE_RE.match(inner):
-                    break
-                code.append(inner)
-            out.append(f"<pre><code>{html.escape(chr(10).join(code))}</code></pre>")
-            continue
-        heading = _HEADING_RE.match(line)
-        if heading:
-            flush()
-            level, heading_text = len(heading.group(1)), heading.group(2).strip()
-            if level == 1 and not title_seen:
-                title, title_seen = heading_text, True
-            out.append(_heading_html(level, heading_text, anchors))
-            continue
-        if not line.strip():
-            flush()
-            continue
-        if line.lstrip().startswith("|"):
-            if paragraph or items:
-                flush()
-            table.append(line)
-            continue
-        bullet, numbered = _BULLET_RE.match(line), _NUMBERED_RE.match(line)
-        if bullet or numbered:
-            tag = "ul" if bullet else "ol"
-            if paragraph or table or (items and tag != list_tag):
-                flush()
-            list_tag = tag
-            items.append((bullet or numbered).group(1))  # type: ignore[union-attr]
-            continue
-        if items and line.startswith((" ", "\t")):
-            items[-1] += " " + line.strip()
-            continue
-        if items or table:
-            flush()
-        paragraph.append(line.strip().removeprefix("> ").removeprefix(">"))
-    flush()
-    if not title_seen:
-        out.insert(0, f"<h1>{inline(title)}</h1>")
-    return title, "\n".join(out)
+def html_to_html(path: Path, title: str) -> tuple[str, str]:
+    """Return an HTML page's text as Markdown renders it (never the page's own markup)."""
+    try:
+        page_title, text = html_to_markdown(read_text(path))
+    except LoaderError:
+        return title, text_to_html(path.read_text(encoding="utf-8", errors="replace"), title)
+    return markdown_to_html(text, page_title or title)
 
 
 def text_to_html(text: str, title: str) -> str:
-    """Return a plain-text document as escaped paragraphs under its title."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return f"<h1>{html.escape(title)}</h1>\n{body}"
+    """Return a plain-text document as paragraphs (lines kept) under its title."""
+    paragraphs = [p.strip().splitlines() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return render("source_text.html", title=title, paragraphs=paragraphs)
 
 
 # --- FAQ and catalog -------------------------------------------------------------------------
 
 
-def _faq_rows(rows: list[Mapping[str, Any]]) -> Iterator[tuple[int, str, str, str]]:
-    """Yield ``(number, faq_id, question, answer)`` with the ids the knowledge base cites."""
-    for number, row in enumerate(rows, start=1):
-        question = str(row.get("question") or "").strip()
-        answer = str(row.get("answer") or "").strip()
-        if not question and not answer:
-            continue
-        raw_id = row.get("id")
-        faq_id = str(raw_id).strip() if raw_id not in (None, "") else f"faq-{number}"
-        yield number, faq_id, question, answer
-
-
 def faq_to_html(rows: list[Mapping[str, Any]], title: str) -> str:
     """Return FAQ rows as a list; each item is anchored by its id (and ``faq-<n>``)."""
-    items: list[str] = []
-    used: set[str] = set()
-    for number, faq_id, question, answer in _faq_rows(rows):
-        extra = ""
-        numbered = f"faq-{number}"
-        if numbered != faq_id and numbered not in used:
-            extra = f'<span id="{numbered}"></span>'
-            used.add(numbered)
-        used.add(faq_id)
-        items.append(
-            f'<li id="{html.escape(faq_id)}">{extra}<p class="q">{html.escape(question)}</p>'
-            f"<p>{html.escape(answer)}</p></li>"
-        )
-    return f'<h1>{html.escape(title)}</h1>\n<ol class="faq">{"".join(items)}</ol>'
+    entries = [
+        (number, faq_row_id(row, number), row)
+        for number, row in enumerate(rows, start=1)
+        if str(row.get("question") or "").strip() or str(row.get("answer") or "").strip()
+    ]
+    used = {faq_id for _, faq_id, _ in entries}
+    items: list[dict[str, str]] = []
+    for number, faq_id, row in entries:
+        alias = f"faq-{number}"
+        if alias in used:
+            alias = ""
+        used.add(alias)
+        question = str(row.get("question") or "").strip()
+        answer = str(row.get("answer") or "").strip()
+        items.append({"id": faq_id, "alias": alias, "question": question, "answer": answer})
+    return render("source_faq.html", title=title, items=items)
 
 
 def _spec_value(value: Any) -> str:
@@ -256,31 +202,14 @@ def catalog_to_html(data: Mapping[str, Any]) -> tuple[str, str]:
     """Return ``(title, body_html)`` of a product catalog; each product is anchored by its id."""
     company = str(data.get("company") or "").strip()
     title = f"{company} product catalog" if company else "Product catalog"
-    items: list[str] = []
-    for product in data.get("products") or []:
-        if not isinstance(product, Mapping):
-            continue
-        esc = html.escape
-        specs = product.get("specs") if isinstance(product.get("specs"), Mapping) else {}
-        spec_items = "".join(
-            f"<li>{esc(str(k).replace('_', ' '))}: {esc(_spec_value(v))}</li>"
-            for k, v in (specs or {}).items()
-        )
-        uses = product.get("use_cases")
-        use_text = ", ".join(str(u) for u in uses) if isinstance(uses, list) else ""
-        category = str(product.get("category") or "").replace("-", " ")
-        stock = str(product.get("stock") or "").replace("_", " ")
-        items.append(
-            f'<li id="{esc(str(product.get("id", "")))}">'
-            f'<p class="name">{esc(str(product.get("name", "")))}</p>'
-            f'<p class="meta">{esc(category)} &middot; {esc(format_price(product))}'
-            f"{' &middot; ' + esc(stock) if stock else ''}</p>"
-            f"<p>{esc(str(product.get('summary') or ''))}</p>"
-            + (f"<ul>{spec_items}</ul>" if spec_items else "")
-            + (f"<p>Good for: {esc(use_text)}</p>" if use_text else "")
-            + "</li>"
-        )
-    return title, f'<h1>{html.escape(title)}</h1>\n<ul class="products">{"".join(items)}</ul>'
+    body = render(
+        "source_catalog.html",
+        title=title,
+        products=parse_products(data),
+        stock_labels=STOCK_LABELS,
+        spec_value=_spec_value,
+    )
+    return title, body
 
 
 def csv_to_html(text: str, title: str) -> str:
@@ -302,36 +231,8 @@ def json_to_html(text: str, title: str) -> tuple[str, str]:
             return title, faq_to_html(data, title)
         if any("name" in item for item in data):
             return catalog_to_html({"products": data})
-    pretty = html.escape(json.dumps(data, indent=2, ensure_ascii=False))
-    return title, f"<h1>{html.escape(title)}</h1>\n<pre>{pretty}</pre>"
-
-
-def html_to_html(path: Path, title: str) -> tuple[str, str]:
-    """Return an HTML page's text as headings and paragraphs (never the page's own markup)."""
-    from knowledge.loaders import LoaderError, load_html
-
-    try:
-        document = load_html(path)
-    except LoaderError:
-        return title, text_to_html(path.read_text(encoding="utf-8", errors="replace"), title)
-    anchors = _Anchors()
-    out = [f"<h1>{html.escape(document.title)}</h1>"]
-    for section in document.sections:
-        if section.headings:
-            level = min(2 + len(section.headings) - 1, 6)
-            out.append(_heading_html(level, section.headings[-1], anchors))
-        for paragraph in re.split(r"\n\s*\n", section.text):
-            if paragraph.strip():
-                out.append(f"<p>{inline(' '.join(paragraph.split()))}</p>")
-    return document.title, "\n".join(out)
-
-
-def humanize_stem(path: Path) -> str:
-    """Title from a file name: ``return-policy.md`` -> ``Return policy``; ``faq.csv`` -> ``FAQ``."""
-    stem = re.sub(r"[-_]+", " ", path.stem).strip()
-    if stem.lower() in ("faq", "faqs"):
-        return "FAQ"
-    return stem[:1].upper() + stem[1:] if stem else path.name
+    pretty = json.dumps(data, indent=2, ensure_ascii=False)
+    return title, render("source_json.html", title=title, pretty=pretty)
 
 
 def render_document(path: Path) -> tuple[str, str]:
@@ -368,7 +269,11 @@ def source_document(location: str, settings: SettingsDep) -> Response:
         )
     title, body = render_document(path)
     relative = path.relative_to(settings.content_dir.resolve()).as_posix()
-    page = render_template(
-        "source.html", title=html.escape(title), path=html.escape(relative), body=body
+    page = render(
+        "source.html",
+        title=title,
+        path=relative,
+        body_html=body,
+        company_name=settings.company_name,
     )
     return HTMLResponse(page, headers=PAGE_SECURITY_HEADERS)

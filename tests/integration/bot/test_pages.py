@@ -44,6 +44,17 @@ def test_demo_page_shows_catalog_highlights_escaped(client: TestClient) -> None:
     assert "Espresso machines" in page
 
 
+def test_pages_show_the_configured_company_name(make_client: ClientFactory) -> None:
+    client = make_client(company_name="Harbour <Coffee>", support_email="help@harbour.example")
+    page = client.get("/").text
+    assert "<title>Harbour &lt;Coffee&gt;: " in page
+    assert "Kestrel Coffee Works" not in page
+    assert 'href="mailto:help@harbour.example"' in page
+    source = client.get("/sources/docs/shipping.md").text
+    assert "<title>Shipping · Harbour &lt;Coffee&gt;</title>" in source
+    assert "Kestrel Coffee Works" not in source
+
+
 def test_demo_page_without_catalog_still_renders(
     make_client: ClientFactory, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,19 @@ import pytest
 from bot.routers.errors import ApiError
 from bot.routers.sources import (
     faq_to_html,
+    html_to_html,
     inline,
     json_to_html,
     markdown_to_html,
     resolve_document,
     simple_slug,
+)
+from knowledge.loaders import load_html, parse_markdown
+
+TRICKY_MARKDOWN = (
+    "Intro.\n\n# Returns\n\n## Returns\n### Returns\n\nText.\n\n## Returns & Refunds\n\nText.\n\n"
+    "## Returns Refunds\n\nText.\n\nSetext\n---\nText.\n\n> ## Quoted\n> quoted text\n\n"
+    "## ???\n\n## ???\n\nEnd.\n"
 )
 
 
@@ -52,6 +61,50 @@ def test_markdown_headings_lists_and_code() -> None:
     assert "<td>&lt;2&gt;</td>" in body
 
 
+def test_rendered_ids_are_the_anchors_ingestion_cites() -> None:
+    _, body = markdown_to_html(TRICKY_MARKDOWN, "Tricky")
+    ids = re.findall(r'id="([^"]+)"', body)
+    anchors = [s.anchor for s in parse_markdown(TRICKY_MARKDOWN, "Tricky").sections if s.anchor]
+    assert anchors == [
+        "returns-2",
+        "returns--refunds",
+        "returns-refunds",
+        "setext",
+        "quoted",
+        "section-1",
+    ]
+    assert set(anchors) <= set(ids)
+    assert len(ids) == len(set(ids)), "ids on a page are unique"
+
+
+def test_html_page_ids_are_the_anchors_ingestion_cites(tmp_path: Path) -> None:
+    page = tmp_path / "returns.html"
+    page.write_text(
+        "<head><title>Returns page</title></head><h1>Returns</h1><p>a</p><h2>Returns</h2><p>b</p>"
+        "<h2>Empty</h2><h3>Below</h3><p>c</p><script>alert(1)</script>"
+    )
+    title, body = html_to_html(page, "Returns")
+    anchors = [s.anchor for s in load_html(page).sections if s.anchor]
+    assert anchors == ["returns-1", "below"]
+    assert set(anchors) <= set(re.findall(r'id="([^"]+)"', body))
+    assert title == "Returns"
+    assert "alert" not in body
+
+
+def test_markdown_raw_html_images_and_unsafe_links_stay_text() -> None:
+    _, body = markdown_to_html(
+        "# <script>x</script> tips\n\n<div onclick=x>hi</div>\n\n![pic](https://a.example/p.png)"
+        " [js](javascript:alert(1)) [rel](other.md) <https://ok.example>\n",
+        "t",
+    )
+    assert "<script" not in body and "&lt;script&gt;x&lt;/script&gt; tips" in body
+    assert "<div" not in body and "&lt;div onclick=x&gt;hi&lt;/div&gt;" in body
+    assert "<img" not in body
+    assert 'href="javascript' not in body and "[js](javascript:alert(1))" in body
+    assert 'href="other.md"' not in body
+    assert '<a href="https://ok.example" rel="noopener noreferrer">' in body
+
+
 def test_markdown_without_heading_gets_the_fallback_title() -> None:
     title, body = markdown_to_html("Just text.", "Warranty")
     assert title == "Warranty"
@@ -69,6 +122,14 @@ def test_faq_ids_follow_the_knowledge_base() -> None:
     assert '<li id="faq-1">' in body
     assert '<li id="shipping-eu"><span id="faq-2"></span>' in body
     assert "A2 &lt;b&gt;" in body
+    taken = faq_to_html(
+        [
+            {"id": "a", "question": "Q?", "answer": "A"},
+            {"id": "faq-1", "question": "Q?", "answer": "A"},
+        ],
+        "FAQ",
+    )
+    assert re.findall(r'id="([^"]+)"', taken) == ["a", "faq-1", "faq-2"]
 
 
 def test_json_faq_and_plain_json() -> None:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.loaders import LoaderError, load, parse_markdown
+from knowledge.markdown import heading_anchors
 from knowledge.splitting import split_document
 from tests.support.pdf import write_pdf
 
@@ -29,6 +30,36 @@ def test_markdown_ignores_headings_in_code_and_reads_front_matter() -> None:
     assert doc.title == "Guide"
     assert "# not a heading" in doc.sections[0].text
     assert [s.anchor for s in doc.sections] == [None, "step", "step-1"]
+
+
+def test_heading_anchors_deduplicate_like_github() -> None:
+    headings = ["Returns", "Returns", "Returns & Refunds", "???", "returns", "!!"]
+    assert heading_anchors(headings) == [
+        "returns",
+        "returns-1",
+        "returns--refunds",
+        "section",
+        "returns-2",
+        "section-1",
+    ]
+
+
+def test_markdown_title_and_headings_follow_commonmark() -> None:
+    text = (
+        "---\ntitle: From front matter\n---\n# Opening\n\nIntro.\n\n## Empty\n### Below\n\n"
+        "Text.\n\nSetext\n------\n\nMore.\n\n~~~\n## fenced\n~~~\n"
+    )
+    doc = parse_markdown(text, "fallback")
+    assert doc.title == "From front matter"
+    assert [(s.headings, s.anchor) for s in doc.sections] == [
+        ((), None),
+        (("Empty", "Below"), "below"),
+        (("Setext",), "setext"),
+    ]
+    assert "## fenced" in doc.sections[-1].text
+    late = parse_markdown("Intro first.\n\n# Late title\n\nBody.", "Fallback")
+    assert late.title == "Fallback"
+    assert [s.anchor for s in late.sections] == [None, "late-title"]
 
 
 def test_html_drops_script_style_and_navigation() -> None:
