@@ -145,3 +145,15 @@ def test_fallback_message() -> None:
         "custom": {},
     }
     assert "support@kestrelcoffee.eu" in FALLBACK_TEXT
+
+
+def test_fallback_text_names_the_company_support_address() -> None:
+    from bot.messages import fallback_text
+    from core.config import CompanySettings
+
+    company = CompanySettings(
+        name="Acme", support_email="help@acme.test", sales_email="s@acme.test"
+    )
+    assert fallback_text(company).endswith("or email help@acme.test.")
+    assert fallback_text() == FALLBACK_TEXT
+    assert fallback_message("custom").text == "custom"
