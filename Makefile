@@ -11,7 +11,8 @@ APP_BIN := $(APP_VENV)/bin
 RASA_BIN := $(RASA_VENV)/bin
 DATA_DIR ?= $(or $(CONCIERGE_DATA_DIR),.data)
 MODEL := $(DATA_DIR)/models/concierge.tar.gz
-RASA_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null)
+RASA_INPUTS := config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null) \
+               $(wildcard nlu_components/*.py)
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 # The NLU reads all-MiniLM-L6-v2 from the Rasa environment; nothing may be downloaded.
 export HF_HUB_OFFLINE := 1
