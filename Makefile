@@ -45,7 +45,16 @@ $(APP_VENV)/.installed: requirements/app.lock requirements/constraints.txt pypro
 
 train: $(MODEL) ## Train the Rasa model when config, domain or data changed
 
-$(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
+# The company's words in the NLU data (product names, category synonyms, currency) are
+# generated from the catalog; a changed catalog regenerates them (and retrains if they differ).
+CONTENT_DIR ?= $(or $(CONCIERGE_CONTENT_DIR),knowledge/demo)
+CATALOG := $(or $(CONCIERGE_CATALOG_PATH),$(CONTENT_DIR)/catalog.json)
+NLU_GENERATED := data/nlu/catalog.generated.yml
+
+$(NLU_GENERATED): $(CATALOG) knowledge/training_data.py knowledge/catalog.py | $(APP_VENV)/.installed
+	$(APP_BIN)/python -m knowledge.training_data --catalog $(CATALOG) --out $@
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS) $(NLU_GENERATED)
 	@echo "==> Training the Rasa model"
 	$(RASA_BIN)/rasa train --config config.yml --domain domain.yml --data data \
 		--out $(DATA_DIR)/models --fixed-model-name concierge --quiet

@@ -6,8 +6,6 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/ask_human"}
-EMAIL_BUTTON = {"title": "Leave my email", "payload": "/leave_email"}
 TRANSCRIPT_TURNS = 20
 AFFIRMATION_ACTION = "action_default_ask_affirmation"
 

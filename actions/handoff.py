@@ -10,9 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import store
-from actions.common import EMAIL_BUTTON, channel_of, latest_intent, previous_customer_text
+from actions.common import channel_of, latest_intent, previous_customer_text
 
 logger = logging.getLogger(__name__)
+
+HANDOFF_RESPONSE = "utter_handoff"
 
 
 class ActionHandoffToHuman(Action):
@@ -36,10 +38,5 @@ class ActionHandoffToHuman(Action):
         )
         if not stored:
             logger.error("actions.handoff.unrecorded sender=%s", tracker.sender_id)
-        dispatcher.utter_message(
-            text="I've let our team know you'd like to talk to a person. So that they can reach "
-            "you, please leave your email address: they usually reply within one business "
-            "day, and sooner during support hours.",
-            buttons=[EMAIL_BUTTON],
-        )
+        dispatcher.utter_message(response=HANDOFF_RESPONSE)
         return [SlotSet("contact_topic", "support")]

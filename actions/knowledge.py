@@ -12,30 +12,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import deps, store
-from actions.common import (
-    EMAIL_BUTTON,
-    HUMAN_BUTTON,
-    channel_of,
-    confirmed_question,
-    latest_intent,
-    latest_text,
-)
+from actions.common import channel_of, confirmed_question, latest_intent, latest_text
+from actions.session import company_slots
 from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
 
 PRODUCT_SCOPED_INTENTS = frozenset({"ask_product", "ask_price"})
 FOLLOW_UP_WORDS = frozenset({"it", "its", "it's", "this", "that", "one", "them", "they"})
-ASK_TEXT = "Sure. What would you like to know? Ask me about our products, orders or policies."
-DECLINE_TEXT = (
-    "I'm sorry, I couldn't find that in our documents, and I'd rather not guess. "
-    "Would you like to talk to a person, or leave your email so we can get back to you?"
-)
-ERROR_TEXT = (
-    "Sorry, I can't look that up right now. A person from our team can help you instead: "
-    "would you like me to connect you, or to take your email?"
-)
-PROBLEM_FOLLOW_UP = "If that doesn't solve it, our support team can take a look."
+ASK_RESPONSE = "utter_ask_question"
+DECLINE_RESPONSE = "utter_kb_declined"
+ERROR_RESPONSE = "utter_kb_unavailable"
+ANSWER_RESPONSE = "utter_kb_answer"
+PROBLEM_ANSWER_RESPONSE = "utter_kb_answer_problem"
+"""The answer followed by the offer of the support team (and a "Talk to a person" button)."""
 
 
 class ActionAnswerQuestion(Action):
@@ -57,7 +47,7 @@ class ActionAnswerQuestion(Action):
         question = latest_text(tracker) or confirmed_question(tracker) or ""
         intent = latest_intent(tracker)
         if not question:
-            dispatcher.utter_message(text=ASK_TEXT)
+            dispatcher.utter_message(response=ASK_RESPONSE)
             return [SlotSet("kb_found", False)]
 
         product_id = self._product_hint(tracker, intent)
@@ -68,7 +58,7 @@ class ActionAnswerQuestion(Action):
         except Exception:  # the conversation must go on whatever the knowledge base does
             logger.exception("actions.answer.failed")
             if intent != "nlu_fallback":
-                dispatcher.utter_message(text=ERROR_TEXT, buttons=[HUMAN_BUTTON, EMAIL_BUTTON])
+                dispatcher.utter_message(response=ERROR_RESPONSE)
             return [SlotSet("kb_found", False)]
 
         answer_id = await store.record_answer(tracker.sender_id, channel_of(tracker), answer)
@@ -76,9 +66,9 @@ class ActionAnswerQuestion(Action):
             self._send_answer(dispatcher, answer, answer_id, intent)
             return [SlotSet("kb_found", True)]
         if intent == "out_of_scope":
-            dispatcher.utter_message(response="utter_out_of_scope")
+            dispatcher.utter_message(response="utter_out_of_scope", **company_slots())
         elif intent != "nlu_fallback":
-            dispatcher.utter_message(text=DECLINE_TEXT, buttons=[HUMAN_BUTTON, EMAIL_BUTTON])
+            dispatcher.utter_message(response=DECLINE_RESPONSE)
         return [SlotSet("kb_found", False)]
 
     @staticmethod
@@ -101,14 +91,9 @@ class ActionAnswerQuestion(Action):
     def _send_answer(
         dispatcher: CollectingDispatcher, answer: Answer, answer_id: str, intent: str | None
     ) -> None:
-        text = answer.text or ""
-        buttons: list[dict[str, str]] = []
-        if intent == "report_problem":
-            text = f"{text}\n\n{PROBLEM_FOLLOW_UP}"
-            buttons = [HUMAN_BUTTON]
         dispatcher.utter_message(
-            text=text,
-            buttons=buttons,
+            response=PROBLEM_ANSWER_RESPONSE if intent == "report_problem" else ANSWER_RESPONSE,
+            answer=answer.text or "",
             json_message={
                 "kind": "kb_answer",
                 "answer_id": answer_id,

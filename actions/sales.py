@@ -13,25 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import deps, store
-from actions.common import HUMAN_BUTTON, latest_text, transcript
-from knowledge.catalog import Product
+from actions.common import latest_text, transcript
+from knowledge.catalog import STOCK_LABELS, Catalog, Product, format_money
 
 logger = logging.getLogger(__name__)
 
-CATEGORY_LABELS = {
-    "espresso-machines": "Espresso machines",
-    "grinders": "Grinders",
-    "brewers": "Filter & cold brew",
-    "accessories": "Accessories",
-    "coffee": "Coffee beans",
-    "service-plans": "Service plans",
-}
-STOCK_LABELS = {
-    "in_stock": "in stock",
-    "low_stock": "only a few left",
-    "out_of_stock": "out of stock",
-    "preorder": "available to pre-order",
-}
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _AMOUNT = re.compile(r"(\d[\d.,]*)\s*(k\b)?", re.IGNORECASE)
 BUSINESS_WORDS = frozenset(
@@ -61,23 +47,24 @@ def parse_amount(value: Any) -> float | None:
     return amount if amount > 0 else None
 
 
-def format_price(product: Product) -> str:
-    """Return a price as a customer reads it, e.g. ``€1,290`` or ``€22 per month``."""
-    amount = f"{product.price:,.2f}".removesuffix(".00")
-    symbol = "€" if product.currency.upper() == "EUR" else f"{product.currency} "
-    unit = "" if product.price_unit == "one-off" else f" {product.price_unit}"
-    return f"{symbol}{amount}{unit}"
-
-
 def catalog_source(product: Product) -> dict[str, str]:
     """Return the citation of a product's catalog entry."""
     return {"title": f"Product catalog › {product.name}", "location": f"catalog.json#{product.id}"}
 
 
-def product_card(product: Product) -> str:
-    """Return a short description of a product for a recommendation."""
-    stock = STOCK_LABELS.get(product.stock, product.stock)
-    return f"{product.name}: {format_price(product)} ({stock}). {product.summary}"
+def product_card(product: Product) -> dict[str, str]:
+    """Return the variables of ``utter_product_card`` for a product."""
+    return {
+        "name": product.name,
+        "price": product.display_price,
+        "stock": STOCK_LABELS.get(product.stock, product.stock),
+        "summary": product.summary,
+    }
+
+
+def _budget_text(catalog: Catalog, budget: float) -> str:
+    """Return a budget in the catalog's currency, rounded as a customer says it (``€200``)."""
+    return format_money(round(budget), catalog.currency)
 
 
 class ActionRecommendProducts(Action):
@@ -99,11 +86,10 @@ class ActionRecommendProducts(Action):
         words = set(re.findall(r"[a-zé]+", text.lower()))
         if category is None and budget is None and len(words) < 6:
             dispatcher.utter_message(
-                text="Happy to help you choose. What are you looking for?",
+                response="utter_ask_category",
                 buttons=[
                     {"title": label, "payload": _payload("ask_recommendation", category=key)}
-                    for key, label in CATEGORY_LABELS.items()
-                    if key in catalog.categories()
+                    for key, label in catalog.category_labels().items()
                 ],
             )
             return []
@@ -111,22 +97,28 @@ class ActionRecommendProducts(Action):
         products = catalog.recommend(
             category=category, budget=budget, use_case=text or None, audience=audience, limit=3
         )
+        label = catalog.category_label(category) if category else "Products"
+        what = label[:1].lower() + label[1:]
         if not products:
-            where = CATEGORY_LABELS.get(category or "", "products").lower()
-            limit = f" under €{budget:,.0f}" if budget else ""
-            dispatcher.utter_message(
-                text=f"I couldn't find {where}{limit} in our range. Would a slightly higher "
-                "budget work, or shall I ask a colleague to suggest something?",
-                buttons=[HUMAN_BUTTON],
-            )
+            if budget:
+                dispatcher.utter_message(
+                    response="utter_no_products_in_budget",
+                    what=what,
+                    max_price=_budget_text(catalog, budget),
+                )
+            else:
+                dispatcher.utter_message(response="utter_no_products", what=what)
             return [SlotSet("budget", None)]
-        intro = "Here's what I'd suggest"
         if budget:
-            intro += f" within €{budget:,.0f}"
-        dispatcher.utter_message(text=f"{intro}:")
+            dispatcher.utter_message(
+                response="utter_recommendation_intro_budget",
+                max_price=_budget_text(catalog, budget),
+            )
+        else:
+            dispatcher.utter_message(response="utter_recommendation_intro")
         for product in products:
             dispatcher.utter_message(
-                text=product_card(product),
+                response="utter_product_card",
                 buttons=[
                     {
                         "title": f"More about the {product.name}",
@@ -142,6 +134,7 @@ class ActionRecommendProducts(Action):
                     "product_id": product.id,
                     "sources": [catalog_source(product)],
                 },
+                **product_card(product),
             )
         return [SlotSet("product", products[0].name)]
 
@@ -165,13 +158,24 @@ class ActionSalesHandoff(Action):
         product_name = tracker.get_slot("product")
         product = deps.get_catalog().find(str(product_name)) if product_name else None
         quantity = parse_amount(tracker.get_slot("quantity"))
-        what = f" the {product.name} ({format_price(product)})" if product else ""
-        units = f", {quantity:g} units" if quantity and quantity > 1 else ""
-        dispatcher.utter_message(
-            text=f"Great, I'll get our sales team on it{': ' + what.strip() if what else ''}"
-            f"{units}. They prepare quotes, volume discounts and delivery dates, and usually "
-            "reply within one business day."
-        )
+        units = f"{quantity:g}" if quantity and quantity > 1 else None
+        if product and units:
+            dispatcher.utter_message(
+                response="utter_sales_handoff_product_units",
+                product_name=product.name,
+                price=product.display_price,
+                units=units,
+            )
+        elif product:
+            dispatcher.utter_message(
+                response="utter_sales_handoff_product",
+                product_name=product.name,
+                price=product.display_price,
+            )
+        elif units:
+            dispatcher.utter_message(response="utter_sales_handoff_units", units=units)
+        else:
+            dispatcher.utter_message(response="utter_sales_handoff")
         return [SlotSet("contact_topic", "sales")]
 
 
@@ -193,10 +197,7 @@ class ValidateContactForm(FormValidationAction):
         candidate = str(slot_value or "").strip().strip(".,;<>()").lower()
         if EMAIL_PATTERN.match(candidate) and len(candidate) <= 254:
             return {"email": candidate}
-        dispatcher.utter_message(
-            text="That doesn't look like an email address. Could you check it? "
-            "For example: name@company.com"
-        )
+        dispatcher.utter_message(response="utter_invalid_email")
         return {"email": None}
 
 
@@ -213,7 +214,7 @@ class ActionSaveContact(Action):
         """Record the contact request; if it cannot be stored, say so and give an address."""
         email = tracker.get_slot("email")
         if not email:
-            dispatcher.utter_message(text="No problem. If you change your mind, just ask.")
+            dispatcher.utter_message(response="utter_contact_not_left")
             return []
         topic = str(tracker.get_slot("contact_topic") or "support")
         details = {
@@ -224,19 +225,13 @@ class ActionSaveContact(Action):
             "transcript": transcript(tracker),
         }
         stored = await store.record_contact(tracker.sender_id, str(email), topic, details)
-        team = "sales team" if topic == "sales" else "support team"
         if stored:
-            dispatcher.utter_message(
-                text=f"Thanks! Our {team} will email you at {email}, usually within one "
-                "business day. Anything else I can help with in the meantime?"
-            )
+            # The response's variant (sales or support team) follows the contact_topic slot.
+            dispatcher.utter_message(response="utter_contact_saved", email=str(email))
         else:
-            config = deps.settings()
-            address = config.sales_email if topic == "sales" else config.support_email
-            dispatcher.utter_message(
-                text=f"Sorry, I couldn't save your details just now. Please email {address} "
-                "and mention this chat, and we'll pick it up from there."
-            )
+            company = deps.settings().company
+            address = company.sales_email if topic == "sales" else company.support_email
+            dispatcher.utter_message(response="utter_contact_not_saved", address=address)
         return [SlotSet("contact_topic", None)]
 
 

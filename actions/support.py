@@ -9,8 +9,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import HUMAN_BUTTON
-
+AFFIRMATION_RESPONSE = "utter_ask_affirmation"
+"""Did you want to {meaning}? With Yes (``/{intent}``), "No, something else" and a person."""
+AFFIRMATION_HUMAN_RESPONSE = "utter_ask_affirmation_human"
+"""The same question when the likely meaning is already "talk to a person"."""
+UNCLEAR_RESPONSE = "utter_affirmation_unclear"
 INTENT_DESCRIPTIONS = {
     "ask_product": "ask about one of our products",
     "ask_price": "know what something costs",
@@ -42,21 +45,12 @@ class ActionDefaultAskAffirmation(Action):
         """Offer the most likely meaning, a way out, and a person."""
         intent = _likely_intent(tracker.latest_message)
         if intent is None:
-            dispatcher.utter_message(
-                text="Sorry, I didn't quite get that. Could you say it in other words?",
-                buttons=[HUMAN_BUTTON],
-            )
+            dispatcher.utter_message(response=UNCLEAR_RESPONSE)
             return []
-        buttons = [
-            {"title": "Yes", "payload": f"/{intent}"},
-            {"title": "No, something else", "payload": "/out_of_scope"},
-        ]
-        if intent != "ask_human":
-            buttons.append(HUMAN_BUTTON)
-        meaning = INTENT_DESCRIPTIONS[intent]
         dispatcher.utter_message(
-            text=f"Sorry, I'm not sure I understood. Did you want to {meaning}?",
-            buttons=buttons,
+            response=AFFIRMATION_HUMAN_RESPONSE if intent == "ask_human" else AFFIRMATION_RESPONSE,
+            intent=intent,
+            meaning=INTENT_DESCRIPTIONS[intent],
         )
         return []
 
