@@ -9,7 +9,6 @@ reach stderr, which the supervisor writes to ``<data dir>/logs/gateway.log``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -19,9 +18,6 @@ from pydantic import ValidationError
 from bot.app import create_app
 from core.config import Settings
 from core.logging import configure_logging
-
-QUIET_LOGGERS = ("httpx", "httpcore")
-"""Per-request INFO lines of the HTTP client: noise, and they quote Rasa URLs with ``?token=``."""
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -40,9 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid configuration:\n{error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
-    configure_logging(settings.log_level)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    configure_logging(settings.log_level)  # quiets httpx, whose lines quote ``?token=``
     uvicorn.run(
         create_app(settings),
         host=args.host,

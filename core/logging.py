@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+QUIET_LOGGERS = ("httpx", "httpcore")
+"""HTTP clients whose INFO lines print whole URLs (Rasa's ``?token=``): WARNING and above only."""
 
 
 def sender_ref(sender_id: str | None) -> str:
@@ -41,7 +43,11 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
-            name: {"level": level, "handlers": [], "propagate": True} for name in UVICORN_LOGGERS
+            **{
+                name: {"level": level, "handlers": [], "propagate": True}
+                for name in UVICORN_LOGGERS
+            },
+            **{name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS},
         },
     }
 

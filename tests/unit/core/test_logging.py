@@ -33,3 +33,18 @@ def test_configure_logging_routes_uvicorn_and_app_loggers_to_one_stream() -> Non
     assert any("INFO bot.app gateway.started test=1" in line for line in lines)
     assert any("uvicorn.error Uvicorn running" in line for line in lines)
     assert not any("not shown" in line for line in lines)
+
+
+def test_http_client_request_lines_are_not_logged_at_info() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        configure_logging("DEBUG", stream=stream)
+        logging.getLogger("httpx").info("HTTP Request: GET http://rasa/status?token=s3cr3t")
+        logging.getLogger("httpx").warning("httpx.warning shown")
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    assert "s3cr3t" not in stream.getvalue()
+    assert "httpx.warning shown" in stream.getvalue()
