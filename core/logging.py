@@ -30,6 +30,10 @@ def sender_ref(sender_id: str | None) -> str:
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     """Return the ``dictConfig`` every process uses (uvicorn's loggers included)."""
     level = level.upper()
+    loggers: dict[str, Any] = {
+        name: {"level": level, "handlers": [], "propagate": True} for name in UVICORN_LOGGERS
+    }
+    loggers.update({name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS})
     return {
         "version": 1,
         "disable_existing_loggers": False,
