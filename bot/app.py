@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
-from bot.routers import channels, chat, health, pages, sources
+from bot.routers import channels, chat, health, pages, sources, widget
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
 from channels.registry import build_channels
@@ -31,7 +31,14 @@ from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
 
-PUBLIC_PATHS = ("/api/chat", "/api/feedback", "/api/channels/web", "/widget.js", "/widget.css")
+PUBLIC_PATHS = (
+    "/api/chat",
+    "/api/feedback",
+    "/api/channels/web",
+    "/api/widget",
+    "/widget.js",
+    "/widget.css",
+)
 """What pages on other sites may call (the widget's API and files): the only CORS routes.
 
 Everything else, ``/api/channels/rest/...`` and any staff or admin API (``/api/agent/...``,
@@ -137,5 +144,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(sources.router)
+    app.include_router(widget.router)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     company_name: str = "Kestrel Coffee Works"
     support_email: str = "support@kestrelcoffee.eu"
     sales_email: str = "sales@kestrelcoffee.eu"
+    locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    """Language of the widget's own texts (BCP 47, e.g. ``en``)."""
+    widget_subtitle: str = "Ask about products, orders, shipping and returns"
 
     # --- Storage: SQLite under data_dir by default, PostgreSQL in production ---------------------
     database_url: str | None = None

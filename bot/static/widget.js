@@ -5,8 +5,9 @@
  *
  * Plain JavaScript, no build step, no dependencies. The widget talks to the gateway it was
  * loaded from (the origin of this script's src), so it works from any site (CORS on /api/*).
- * Optional attributes on the script tag: data-title, data-subtitle, data-fallback,
- * data-origin (another gateway address).
+ * Its texts (title, subtitle, fallback) come from GET /api/widget/config, that is from the
+ * company's settings; optional attributes on the script tag override them: data-title,
+ * data-subtitle, data-fallback, and data-origin (another gateway address).
  *
  * Bot content is only ever inserted as text (textContent), never as HTML.
  */
@@ -24,18 +25,47 @@
   var MAX_LENGTH = 4000;
   var REQUEST_TIMEOUT_MS = 20000;
   var SENDER_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
-  var DEFAULT_FALLBACK =
-    "Sorry, I'm having trouble right now. Please try again in a minute, " +
-    "or email support@kestrelcoffee.eu.";
+  var CONFIG_TIMEOUT_MS = 3000;
+  // Used only until /api/widget/config answers (or if it cannot): the company's own texts
+  // come from the gateway's settings.
+  var DEFAULT_FALLBACK = "Sorry, I'm having trouble right now. Please try again in a minute.";
 
   var script = document.currentScript || findOwnScript();
   var dataset = (script && script.dataset) || {};
   var origin = resolveOrigin(script, dataset.origin);
   var config = {
     title: dataset.title || "Concierge",
-    subtitle: dataset.subtitle || "Ask about products, orders, shipping and returns",
+    subtitle: dataset.subtitle || "",
     fallback: dataset.fallback || DEFAULT_FALLBACK
   };
+
+  // Fill what the script tag did not set from GET /api/widget/config; data-* attributes win.
+  function loadConfig(done) {
+    var finished = false;
+    function finish() {
+      if (!finished) {
+        finished = true;
+        done();
+      }
+    }
+    var timer = setTimeout(finish, CONFIG_TIMEOUT_MS);
+    fetch(origin + "/api/widget/config", { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (server) {
+        if (server && typeof server === "object") {
+          ["title", "subtitle", "fallback"].forEach(function (key) {
+            if (!dataset[key] && typeof server[key] === "string" && server[key]) {
+              config[key] = server[key];
+            }
+          });
+        }
+      })
+      .catch(function () { /* keep the defaults */ })
+      .then(function () {
+        clearTimeout(timer);
+        finish();
+      });
+  }
 
   function findOwnScript() {
     var scripts = document.getElementsByTagName("script");
@@ -650,9 +680,13 @@
     origin: origin
   };
 
+  function start() {
+    loadConfig(build);
+  }
+
   if (document.body) {
-    build();
+    start();
   } else {
-    document.addEventListener("DOMContentLoaded", build);
+    document.addEventListener("DOMContentLoaded", start);
   }
 })();

@@ -171,3 +171,29 @@ def test_widget_renders_replies_buttons_sources_and_feedback(
         expect(page.locator(USER)).to_have_count(2)
         expect(page.locator(".concierge-feedback-thanks")).to_have_count(1)
         assert page.evaluate("localStorage.getItem('concierge.sender_id')") == sender_id
+
+
+def test_widget_texts_come_from_the_company_settings(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        company_name="Velo Works", support_email="help@velo.example", widget_subtitle="Bikes!"
+    )
+    with (
+        serve(create_app(settings)) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "config"),
+    ):
+        page.goto(base_url + "/")
+        expect(page.locator("#concierge-launcher")).to_have_attribute(
+            "aria-label", "Open chat: Velo Works"
+        )
+        page.click("#concierge-launcher")
+        expect(page.locator("#concierge-title")).to_have_text("Velo Works")
+        expect(page.locator("#concierge-subtitle")).to_have_text("Bikes!")
+        # The gateway unreachable: the fallback still names this company's address.
+        page.route("**/api/chat", lambda route: route.abort())
+        page.fill("#concierge-input", "hello")
+        page.press("#concierge-input", "Enter")
+        expect(page.locator(BOT).last).to_contain_text("help@velo.example", timeout=15_000)
+        assert "kestrel" not in page.locator("#concierge-root").inner_text().lower()
