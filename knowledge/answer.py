@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.messages import SourceRef
 from knowledge.embeddings import Matrix, VectorEncoder
 from knowledge.text import looks_like_injection, shorten, split_sentences, tokenize
-from knowledge.types import Chunk, Source
+from knowledge.types import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,12 @@ class _Sentence:
     text: str
 
 
-def source_of(chunk: Chunk) -> Source:
+def source_of(chunk: Chunk) -> SourceRef:
     """How a person cites a chunk: heading path and location."""
-    return Source(title=chunk.heading or chunk.title or chunk.source, location=chunk.location)
+    return SourceRef(title=chunk.heading or chunk.title or chunk.source, location=chunk.location)
 
 
-def dedupe_sources(chunks: list[Chunk]) -> list[Source]:
+def dedupe_sources(chunks: list[Chunk]) -> list[SourceRef]:
     """Return the sources of ``chunks`` in order, without repeats."""
     return list(dict.fromkeys(source_of(c) for c in chunks))
 

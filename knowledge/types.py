@@ -1,26 +1,16 @@
-"""Value types the knowledge base hands to its callers (actions, gateway, CLI, benchmarks)."""
+"""Value types the knowledge base hands to its callers (actions, gateway, CLI, benchmarks).
+
+An answer cites its sources with the shared :class:`core.messages.SourceRef`: ``location``
+is the document path relative to the content folder plus an anchor for the heading or FAQ
+entry (``docs/shipping.md#international-shipping``, ``faq.csv#faq-12``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Source:
-    """Where an answer comes from, as a person would cite it.
-
-    ``location`` is the document path relative to the content folder plus an anchor for the
-    heading or FAQ entry, e.g. ``docs/shipping.md#international-shipping`` or
-    ``faq.csv#faq-12``; the gateway turns it into a link.
-    """
-
-    title: str
-    location: str
-
-    def to_dict(self) -> dict[str, str]:
-        """Return the JSON shape used by ``/api/chat`` and the CLI."""
-        return {"title": self.title, "location": self.location}
+from core.messages import SourceRef
 
 
 @dataclass(frozen=True)
@@ -62,7 +52,7 @@ class Answer:
     question: str
     text: str | None
     confidence: float
-    sources: list[Source] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     generated: bool = False
     """True when an LLM wrote the text, False for the extractive answer."""

@@ -22,7 +22,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from core.config import PROJECT_ROOT
-from knowledge.types import Answer, Chunk, Source
+from core.messages import SourceRef
+from knowledge.types import Answer, Chunk
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "trackers"
 DOMAIN = PROJECT_ROOT / "domain.yml"
@@ -73,7 +74,9 @@ SHIPPING = Answer(
     question="How long does shipping to Germany take?",
     text="Orders to Germany arrive in 2-4 business days.",
     confidence=0.81,
-    sources=[Source(title="Shipping › Delivery times", location="docs/shipping.md#delivery-times")],
+    sources=[
+        SourceRef(title="Shipping › Delivery times", location="docs/shipping.md#delivery-times")
+    ],
     chunks=[
         Chunk(
             id="c1",

@@ -1,5 +1,6 @@
+from core.messages import SourceRef
 from knowledge.answer import ExtractiveAnswerer, dedupe_sources
-from knowledge.types import Chunk, Source
+from knowledge.types import Chunk
 from tests.support.embeddings import HashingEmbeddings
 
 
@@ -90,4 +91,4 @@ def test_answers_stay_short() -> None:
 def test_sources_are_deduplicated_in_order() -> None:
     a = _chunk("x", "a.md#one", "A › One")
     b = _chunk("y", "b.md", "B")
-    assert dedupe_sources([a, b, a]) == [Source("A › One", "a.md#one"), Source("B", "b.md")]
+    assert dedupe_sources([a, b, a]) == [SourceRef("A › One", "a.md#one"), SourceRef("B", "b.md")]
