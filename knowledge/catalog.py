@@ -316,7 +316,8 @@ class Catalog:
 
         Relevance to ``use_case`` is the keyword overlap with the product's use cases (double
         weight), name, summary and category; products with no overlap come after those with
-        some. Ties go to the cheaper product.
+        some. Ties go to the cheaper product. Numbers in ``use_case`` are ignored: they are
+        budgets or quantities ("under £2,000"), not uses, and must not match "Tempo 2".
         """
         candidates = [
             p
@@ -325,7 +326,7 @@ class Catalog:
             and (budget is None or p.price <= budget)
             and (audience is None or audience in p.audience)
         ]
-        wanted = _stems(use_case or "")
+        wanted = {t for t in _stems(use_case or "") if not t.isdigit()}
 
         def relevance(product: Product) -> float:
             if not wanted:

@@ -79,6 +79,19 @@ def test_recommend_prefers_stock_budget_and_use(tmp_path: Path) -> None:
     assert catalog.recommend(category="brewers") == []
 
 
+def test_recommend_ignores_numbers_in_the_request() -> None:
+    raw = {
+        "products": [
+            _product(id="t", name="Tempo 2", price=1149, use_cases=["first road bike"]),
+            _product(id="v", name="Volt City", price=1899, use_cases=["electric commuting"],
+                     summary="An electric bike."),
+        ]
+    }  # fmt: skip
+    catalog = Catalog.from_dict(raw)
+    wanted = "Can you recommend an electric bike under £2,000?"
+    assert [p.id for p in catalog.recommend(budget=2000, use_case=wanted)] == ["v", "t"]
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
