@@ -70,6 +70,14 @@ def load_products(path: Path) -> list[Product]:
     return parse_products(data)
 
 
+def load_offer(path: Path) -> str:
+    """Return what the company sells, in a few words (the catalog's ``offer``), or ""."""
+    try:
+        return Catalog.load(path).offer
+    except CatalogError:
+        return ""
+
+
 def pick_highlights(products: list[Product], limit: int = HIGHLIGHTS) -> list[Product]:
     """Pick up to ``limit`` products, in stock first and one per category where possible."""
     ordered = sorted(products, key=lambda p: not p.available)
@@ -101,6 +109,7 @@ def index(settings: SettingsDep) -> HTMLResponse:
         "index.html",
         company_name=settings.company_name,
         support_email=settings.support_email,
+        offer=load_offer(settings.resolved_catalog_path),
         products=pick_highlights(load_products(settings.resolved_catalog_path)),
         stock_labels=STOCK_LABELS,
     )
