@@ -51,44 +51,14 @@ RASA_ENV = {
 }
 # Words of the demo catalog's names that any shop may say ("home", "office", "warranty"...).
 GENERIC_WORDS = frozenset(
-    [
-        "home",
-        "office",
-        "hand",
-        "over",
-        "single",
-        "plan",
-        "plans",
-        "warranty",
-        "service",
-        "services",
-        "installation",
-        "training",
-        "monthly",
-        "subscription",
-        "pack",
-        "water",
-        "cleaning",
-        "extended",
-        "scale",
-        "press",
-        "group",
-        "flat",
-        "auto",
-        "mini",
-        "cold",
-        "filter",
-        "house",
-        "origin",
-        "tower",
-        "machine",
-        "machines",
-        "accessories",
-        "accessory",
-        "kit",
+    {
+        "home", "office", "hand", "over", "single", "plan", "plans", "warranty", "service",
+        "services", "installation", "training", "monthly", "subscription", "pack", "water",
+        "cleaning", "extended", "scale", "press", "group", "flat", "auto", "mini", "cold", "filter",
+        "house", "origin", "tower", "machine", "machines", "accessories", "accessory", "kit",
         "dual",
-    ]
-)
+    }
+)  # fmt: skip
 
 
 def demo_words() -> set[str]:
