@@ -76,7 +76,7 @@ lint: $(APP_VENV)/.installed ## ruff, mypy and the import layers (lint-imports)
 migrate: $(APP_VENV)/.installed ## Create or upgrade the application database (Alembic)
 	$(APP_BIN)/concierge db upgrade
 
-validate: $(RASA_VENV)/.installed ## rasa data validate
+validate: $(RASA_VENV)/.installed $(NLU_GENERATED) ## rasa data validate (with the catalog's generated NLU data)
 	$(RASA_BIN)/rasa data validate --config config.yml --domain domain.yml --data data --fail-on-warnings
 
 conversations: $(MODEL) ## Rasa conversation tests (tests/conversations)

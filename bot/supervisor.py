@@ -78,7 +78,7 @@ def rasa_auth_token(settings: Settings) -> str:
     configured = settings.rasa_auth_token
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
-    return secrets.token_urlsafe(32)
+    return secrets.token_hex(32)  # hex: never starts with '-', which Rasa's argv would misread
 
 
 def build_specs(
@@ -116,6 +116,8 @@ def build_specs(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # config.yml names the project's own NLU components (nlu_components/).
+        "PYTHONPATH": str(PROJECT_ROOT),
     }
     python = sys.executable
     probe_channel = settings.channels[0] if settings.channels else "web"
@@ -133,7 +135,7 @@ def build_specs(
                 "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
                 "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                 "--interface", _host(rasa_url), "--port", str(_port(rasa_url)),
-                "--auth-token", token,
+                f"--auth-token={token}",
             ],
             health_url=f"{rasa_url}/status?{urlencode({'token': token})}",
             env=rasa_env,

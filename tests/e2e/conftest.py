@@ -50,7 +50,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         pytest.fail(f"no trained model at {model}: run `make train` (make test does it)")
     data_dir = tmp_path_factory.mktemp("live-stack")
     rasa_port, action_port, gateway_port = _free_port(), _free_port(), _free_port()
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)
     settings = Settings(
         data_dir=data_dir,
         rasa_url=f"http://127.0.0.1:{rasa_port}",

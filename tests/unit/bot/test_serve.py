@@ -15,7 +15,16 @@ def test_main_configures_logging_and_runs_uvicorn_without_its_log_config(
 ) -> None:
     calls: dict[str, Any] = {}
     monkeypatch.setenv("CONCIERGE_LOG_LEVEL", "INFO")
-    monkeypatch.setattr(serve, "configure_logging", lambda level: calls.setdefault("level", level))
+    real_configure = serve.configure_logging
+
+    def configure(level: str) -> None:
+        calls.setdefault("level", level)
+        real_configure(level)
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(serve, "configure_logging", configure)
     monkeypatch.setattr(serve.uvicorn, "run", lambda app, **kwargs: calls.update(kwargs, app=app))
     assert serve.main(["--host", "127.0.0.1", "--port", "8123"]) == 0
     assert calls["level"] == "INFO"

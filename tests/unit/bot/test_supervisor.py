@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -100,22 +101,27 @@ def _specs(tmp_path: Path, **overrides: object) -> list[ProcessSpec]:
     return build_specs(settings, model, rasa_executable=rasa)
 
 
+def _token_of(argv: Sequence[str]) -> str:
+    [token] = [a.removeprefix("--auth-token=") for a in argv if a.startswith("--auth-token=")]
+    return token
+
+
 def test_rasa_gets_a_generated_token_and_the_gateway_the_same(tmp_path: Path) -> None:
     action, rasa, gateway = _specs(tmp_path)
-    argv = list(rasa.argv)
-    token = argv[argv.index("--auth-token") + 1]
+    token = _token_of(rasa.argv)
     assert len(token) >= 32
+    assert not token.startswith("-"), "a leading dash would be read as another option"
     assert gateway.env["CONCIERGE_RASA_AUTH_TOKEN"] == token
     assert rasa.health_url.endswith(f"/status?token={token}")
     assert "CONCIERGE_RASA_AUTH_TOKEN" not in action.env
     assert token not in repr(rasa) and token not in repr(gateway)
     again = _specs(tmp_path)[1].argv
-    assert again[list(again).index("--auth-token") + 1] != token, "one token per run"
+    assert _token_of(again) != token, "one token per run"
 
 
 def test_configured_token_is_used(tmp_path: Path) -> None:
     _, rasa, gateway = _specs(tmp_path, rasa_auth_token="configured-token-123")
-    assert "configured-token-123" in rasa.argv
+    assert _token_of(rasa.argv) == "configured-token-123"
     assert gateway.env["CONCIERGE_RASA_AUTH_TOKEN"] == "configured-token-123"
 
 
