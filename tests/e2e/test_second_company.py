@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import uuid
@@ -24,14 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
-from core.config import PROJECT_ROOT, Settings
-from core.storage.migrate import upgrade
+from core.config import PROJECT_ROOT
 from knowledge.catalog import Catalog
 from knowledge.training_data import write_training_data
-from tests.e2e.conftest import LiveStack, _free_port
+from tests.support.stack import LiveStack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -119,38 +115,9 @@ def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack
         given = os.environ.get("CONCIERGE_SECOND_COMPANY_MODEL")
         model = Path(given) if given and Path(given).exists() else _train(project)
         data_dir = tmp_path_factory.mktemp("second-company-data")
-        rasa_port, action_port, gateway_port = _free_port(), _free_port(), _free_port()
-        token = secrets.token_hex(32)  # token_urlsafe may start with "-", which argparse rejects
-        settings = Settings(
-            data_dir=data_dir,
-            content_dir=CONTENT,
-            rasa_url=f"http://127.0.0.1:{rasa_port}",
-            action_server_url=f"http://127.0.0.1:{action_port}",
-            gateway_host="127.0.0.1",
-            gateway_port=gateway_port,
-            rasa_auth_token=SecretStr(token),
-        )
-        assert settings.company.name == "Northwind Cycles"
-        upgrade(settings.sqlalchemy_url)
-        ingest_content(settings)
-        supervisor = Supervisor(build_specs(settings, model, auth_token=token), data_dir / "logs")
-        supervisor.start()
-        try:
-            supervisor.wait_until_ready(timeout=300)
-        except SupervisorError as error:
-            supervisor.stop()
-            pytest.fail(f"the assistant did not start: {error}")
-        try:
-            yield LiveStack(
-                gateway_url=f"http://127.0.0.1:{gateway_port}",
-                rasa_url=settings.rasa_url,
-                action_server_url=settings.action_server_url,
-                data_dir=data_dir,
-                settings=settings,
-                rasa_auth_token=token,
-            )
-        finally:
-            supervisor.stop()
+        with running_stack(model, data_dir, content_dir=CONTENT) as stack:
+            assert stack.settings.company.name == "Northwind Cycles"
+            yield stack
 
 
 def say(stack: LiveStack, sender: str, text: str) -> list[dict[str, Any]]:
