@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import store
 from actions.common import channel_of, latest_intent, previous_customer_text
+from core.logging import sender_ref
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,6 @@ class ActionHandoffToHuman(Action):
             email=tracker.get_slot("email"),
         )
         if not stored:
-            logger.error("actions.handoff.unrecorded sender=%s", tracker.sender_id)
+            logger.error("actions.handoff.unrecorded sender=%s", sender_ref(tracker.sender_id))
         dispatcher.utter_message(response=HANDOFF_RESPONSE)
         return [SlotSet("contact_topic", "support")]
