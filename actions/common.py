@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.types import DomainDict
 
 TRANSCRIPT_TURNS = 20
 AFFIRMATION_ACTION = "action_default_ask_affirmation"
@@ -70,3 +71,21 @@ def transcript(tracker: Tracker, turns: int = TRANSCRIPT_TURNS) -> list[dict[str
         if kind in {"user", "bot"} and event.get("text"):
             lines.append({"from": "customer" if kind == "user" else "bot", "text": event["text"]})
     return lines[-turns:]
+
+
+class _KeepUnknown(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def domain_text(domain: DomainDict, response: str, **values: str) -> str | None:
+    """Return the text of ``response`` in the domain, ``{variables}`` filled (None if absent).
+
+    For words an action needs inside a message it builds itself (a button's title), so
+    that they are edited and translated in ``domain.yml`` like every other response.
+    """
+    variations = (domain.get("responses") or {}).get(response) or []
+    text = variations[0].get("text") if variations and isinstance(variations[0], dict) else None
+    if not isinstance(text, str):
+        return None
+    return text.format_map(_KeepUnknown(values))

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import deps, store
-from actions.common import latest_text, transcript
+from actions.common import domain_text, latest_text, transcript
 from knowledge.catalog import STOCK_LABELS, Catalog, Product, format_money
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,18 @@ def product_card(product: Product) -> dict[str, str]:
         "stock": STOCK_LABELS.get(product.stock, product.stock),
         "summary": product.summary,
     }
+
+
+def product_buttons(product: Product, domain: DomainDict) -> list[dict[str, str]]:
+    """Return a product card's buttons, titled by ``utter_button_product_*`` in domain.yml."""
+    details = domain_text(domain, "utter_button_product_details", name=product.name)
+    quote = domain_text(domain, "utter_button_product_quote", name=product.name)
+    buttons = [
+        {"title": details or product.name, "payload": _payload("ask_product", product=product.name)}
+    ]
+    if quote:
+        buttons.append({"title": quote, "payload": _payload("buy", product=product.name)})
+    return buttons
 
 
 def _budget_text(catalog: Catalog, budget: float) -> str:
@@ -119,16 +131,7 @@ class ActionRecommendProducts(Action):
         for product in products:
             dispatcher.utter_message(
                 response="utter_product_card",
-                buttons=[
-                    {
-                        "title": f"More about the {product.name}",
-                        "payload": _payload("ask_product", product=product.name),
-                    },
-                    {
-                        "title": "Buy / get a quote",
-                        "payload": _payload("buy", product=product.name),
-                    },
-                ],
+                buttons=product_buttons(product, domain),
                 json_message={
                     "kind": "product",
                     "product_id": product.id,

@@ -9,26 +9,15 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import domain_text
+
 AFFIRMATION_RESPONSE = "utter_ask_affirmation"
 """Did you want to {meaning}? With Yes (``/{intent}``), "No, something else" and a person."""
 AFFIRMATION_HUMAN_RESPONSE = "utter_ask_affirmation_human"
 """The same question when the likely meaning is already "talk to a person"."""
 UNCLEAR_RESPONSE = "utter_affirmation_unclear"
-INTENT_DESCRIPTIONS = {
-    "ask_product": "ask about one of our products",
-    "ask_price": "know what something costs",
-    "ask_policy": "ask about shipping, returns, warranty or another policy",
-    "ask_recommendation": "get a product recommendation",
-    "buy": "order something or talk to our sales team",
-    "report_problem": "get help with a problem",
-    "ask_human": "talk to a person",
-    "leave_email": "leave your email so we can contact you",
-    "greet": "say hello",
-    "goodbye": "end the conversation",
-    "thank": "say thanks",
-    "bot_challenge": "know whether you're talking to a bot",
-    "chitchat": "have a chat",
-}
+MEANING_RESPONSE_PREFIX = "utter_meaning_"
+"""``utter_meaning_<intent>`` in domain.yml says what an intent means in plain words."""
 NOT_AFFIRMABLE = frozenset({"nlu_fallback", "out_of_scope", "affirm", "deny", "inform"})
 
 
@@ -43,22 +32,26 @@ class ActionDefaultAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Offer the most likely meaning, a way out, and a person."""
-        intent = _likely_intent(tracker.latest_message)
-        if intent is None:
+        found = _likely_intent(tracker.latest_message, domain)
+        if found is None:
             dispatcher.utter_message(response=UNCLEAR_RESPONSE)
             return []
+        intent, meaning = found
         dispatcher.utter_message(
             response=AFFIRMATION_HUMAN_RESPONSE if intent == "ask_human" else AFFIRMATION_RESPONSE,
             intent=intent,
-            meaning=INTENT_DESCRIPTIONS[intent],
+            meaning=meaning,
         )
         return []
 
 
-def _likely_intent(message: dict[str, Any]) -> str | None:
-    """Return the best-ranked intent that can be described to the customer."""
+def _likely_intent(message: dict[str, Any], domain: DomainDict) -> tuple[str, str] | None:
+    """Return the best-ranked intent that the domain describes, with its plain words."""
     for candidate in message.get("intent_ranking") or [message.get("intent") or {}]:
         name = candidate.get("name")
-        if name in INTENT_DESCRIPTIONS and name not in NOT_AFFIRMABLE:
-            return str(name)
+        if not isinstance(name, str) or name in NOT_AFFIRMABLE:
+            continue
+        meaning = domain_text(domain, MEANING_RESPONSE_PREFIX + name)
+        if meaning:
+            return name, meaning
     return None

@@ -43,7 +43,7 @@ def load_tracker(name: str, **changes: Any) -> Tracker:
 def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], CollectingDispatcher]:
     """Run an action with a fresh dispatcher; return its events and the dispatcher."""
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    events = asyncio.run(action.run(dispatcher, tracker, _domain(DOMAIN)))
     return list(events), dispatcher
 
 
@@ -91,6 +91,7 @@ SHIPPING = Answer(
 DECLINED = Answer(question="blorp the frobnicator", text=None, confidence=0.05)
 
 
+@lru_cache(maxsize=4)
 @lru_cache(maxsize=4)
 def _domain(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))

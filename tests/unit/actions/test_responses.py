@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import Engine
 
 from actions import deps
+from actions.common import domain_text
 from actions.handoff import ActionHandoffToHuman
 from actions.knowledge import ActionAnswerQuestion
 from actions.sales import (
@@ -177,10 +178,43 @@ def actions_ready(
 
 
 def _responses_named_in_actions() -> set[str]:
+    """Responses the actions send (``utter_message(response=...)``), not the ones they read."""
     names: set[str] = set()
     for path in ACTIONS_DIR.glob("*.py"):
-        names.update(re.findall(r"[\"'](utter_[a-z0-9_]+)[\"']", path.read_text()))
+        names.update(re.findall(r"[\"'](utter_[a-z0-9_]*[a-z0-9])[\"']", path.read_text()))
+    return names - _responses_read_in_actions()
+
+
+def _responses_read_in_actions() -> set[str]:
+    """Responses whose text an action reads with ``domain_text`` (words inside its messages)."""
+    names: set[str] = set()
+    for path in ACTIONS_DIR.glob("*.py"):
+        names.update(
+            re.findall(r"domain_text\(\s*domain,\s*[\"'](utter_[a-z0-9_]+)[\"']", path.read_text())
+        )
     return names
+
+
+def test_words_the_actions_read_from_the_domain_exist_and_fill() -> None:
+    responses = domain_responses()
+    read = _responses_read_in_actions()
+    assert {"utter_button_product_details", "utter_button_product_quote"} <= read
+    for name in read:
+        assert name in responses, f"{name} is read by an action but not in domain.yml"
+        text = domain_text({"responses": responses}, name, name="Velo 1")
+        assert text and not LEFTOVER.search(text), (name, text)
+
+
+def test_every_affirmable_intent_has_plain_words_in_the_domain() -> None:
+    import yaml
+
+    from actions.support import MEANING_RESPONSE_PREFIX, NOT_AFFIRMABLE
+
+    intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["intents"]
+    responses = domain_responses()
+    for intent in intents:
+        if intent not in NOT_AFFIRMABLE:
+            assert MEANING_RESPONSE_PREFIX + intent in responses, intent
 
 
 def _sent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[dict[str, Any], Tracker]]:
@@ -218,11 +252,11 @@ def test_actions_send_responses_only_and_every_variation_renders(
 
 
 def test_responses_sent_by_rules_need_only_the_session_slots() -> None:
-    from_actions = _responses_named_in_actions()
+    from_actions = _responses_named_in_actions() | _responses_read_in_actions()
     slots = domain_slots()
     assert set(COMPANY_SLOTS) <= slots
     for name, variations in domain_responses().items():
-        if name in from_actions:
+        if name in from_actions or name.startswith("utter_meaning_"):
             continue
         for variation in variations:
             texts = [
