@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+
+import pytest
 
 from core.logging import configure_logging, sender_ref
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    """Configure logging into a string; give the root logger back as it was afterwards."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    out = io.StringIO()
+    try:
+        yield out
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
 
 
 def test_sender_ref_is_stable_short_and_does_not_contain_the_id() -> None:
@@ -17,34 +33,22 @@ def test_sender_ref_is_stable_short_and_does_not_contain_the_id() -> None:
     assert sender_ref(None) == sender_ref("") == "c-none"
 
 
-def test_configure_logging_routes_uvicorn_and_app_loggers_to_one_stream() -> None:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
-        configure_logging("INFO", stream=stream)
-        logging.getLogger("bot.app").info("gateway.started test=1")
-        logging.getLogger("uvicorn.error").info("Uvicorn running")
-        logging.getLogger("bot.app").debug("not shown")
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+def test_configure_logging_routes_uvicorn_and_app_loggers_to_one_stream(
+    stream: io.StringIO,
+) -> None:
+    configure_logging("INFO", stream=stream)
+    logging.getLogger("bot.app").info("gateway.started test=1")
+    logging.getLogger("uvicorn.error").info("Uvicorn running")
+    logging.getLogger("bot.app").debug("not shown")
     lines = stream.getvalue().splitlines()
     assert any("INFO bot.app gateway.started test=1" in line for line in lines)
     assert any("uvicorn.error Uvicorn running" in line for line in lines)
     assert not any("not shown" in line for line in lines)
 
 
-def test_http_client_request_lines_are_not_logged_at_info() -> None:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
-        configure_logging("DEBUG", stream=stream)
-        logging.getLogger("httpx").info("HTTP Request: GET http://rasa/status?token=s3cr3t")
-        logging.getLogger("httpx").warning("httpx.warning shown")
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+def test_http_client_request_lines_are_not_logged_at_info(stream: io.StringIO) -> None:
+    configure_logging("DEBUG", stream=stream)
+    logging.getLogger("httpx").info("HTTP Request: GET http://rasa/status?token=s3cr3t")
+    logging.getLogger("httpx").warning("httpx.warning shown")
     assert "s3cr3t" not in stream.getvalue()
     assert "httpx.warning shown" in stream.getvalue()
