@@ -16,6 +16,7 @@ the tracker cannot be read the message is neutralised too (fail closed).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,9 +41,16 @@ TRACKER_TIMEOUT_SECONDS = 2.0
 MIN_WEBHOOK_SECONDS = 0.5
 
 
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
+
+
 def neutralise(text: str) -> str:
-    """Return ``text`` without its leading slashes, so Rasa's NLU reads it as text."""
-    return text.lstrip(PAYLOAD_PREFIX).strip() or EMPTY_NEUTRALISED_TEXT
+    """Return ``text`` without the slashes and spaces it starts with, so NLU reads it as text.
+
+    Rasa strips a message before it looks for a leading ``/``, so ``"/ /restart"`` must lose
+    every slash and space at its start, not just the first run of slashes.
+    """
+    return _LEADING_SLASHES.sub("", text).strip() or EMPTY_NEUTRALISED_TEXT
 
 
 def offered_payloads(tracker: Mapping[str, Any]) -> set[str]:
@@ -139,7 +147,7 @@ class ConversationService:
 
     async def guard_payload(self, incoming: IncomingMessage) -> IncomingMessage:
         """Return ``incoming``, neutralised unless it is a payload the bot just offered."""
-        if not incoming.text.startswith(PAYLOAD_PREFIX):
+        if not incoming.text.strip().startswith(PAYLOAD_PREFIX):
             return incoming
         who = f"channel={incoming.channel} sender={sender_ref(incoming.sender_id)}"
         try:

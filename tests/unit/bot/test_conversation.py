@@ -47,6 +47,9 @@ def sent(rasa: StandInRasa) -> list[str]:
         (INFORM, 'inform{"email": "x@y.z"}'),
         ("/buy", "buy"),
         ("// hello", "hello"),
+        ('/ /inform{"email":"a@b.c"}', 'inform{"email":"a@b.c"}'),
+        ("/\t/restart", "restart"),
+        (" /buy", "buy"),
         ("/", "?"),
         ("///", "?"),
     ],
@@ -77,6 +80,13 @@ def test_typed_payload_never_reaches_rasa_as_a_payload(caplog: pytest.LogCapture
     assert sender_ref("alice@example.com") in line
     assert "alice@example.com" not in caplog.text
     assert "x@y.z" not in caplog.text
+
+
+@pytest.mark.parametrize("typed", ["/ /restart", " /restart", "/\t/restart"])
+def test_spaces_between_or_before_slashes_do_not_smuggle_a_payload(typed: str) -> None:
+    rasa = StandInRasa()
+    say(rasa, typed)
+    assert sent(rasa) == ["restart"]
 
 
 def test_offered_button_payload_goes_through_unchanged() -> None:
