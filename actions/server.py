@@ -19,7 +19,7 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from actions import deps
-from core.logging import configure_logging
+from core.logging import configure_logging, load_pseudonym_key
 from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Concierge action server")
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args(argv)
-    configure_logging(deps.settings().log_level)
+    settings = deps.settings()
+    configure_logging(settings.log_level, pseudonym_key=load_pseudonym_key(settings))
     loader = AppLoader(factory=create_app)
     app = loader.load()
     app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.app import create_app
 from core.config import Settings
-from core.logging import configure_logging
+from core.logging import configure_logging, load_pseudonym_key
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid configuration:\n{error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
-    configure_logging(settings.log_level)  # quiets httpx, whose lines quote ``?token=``
+    # Quiets httpx (its lines quote ``?token=``) and keys the conversation pseudonyms.
+    configure_logging(settings.log_level, pseudonym_key=load_pseudonym_key(settings))
     uvicorn.run(
         create_app(settings),
         host=args.host,

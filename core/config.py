@@ -84,6 +84,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        hide_input_in_errors=True,  # an invalid setting's message must not quote a secret
     )
 
     # --- Deployment -------------------------------------------------------------------------
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
     catalog_path: Path | None = None
     """Product catalog; defaults to ``content_dir/catalog.json``."""
     log_level: str = "INFO"
+    log_pseudonym_key: SecretStr | None = None
+    """Key of the conversation pseudonyms in logs; default: one made for the data directory."""
 
     # --- Conversation engine and the processes `concierge run` supervises -------------------
     rasa_url: str = "http://127.0.0.1:5005"

@@ -15,10 +15,12 @@ def test_main_configures_logging_and_runs_uvicorn_without_its_log_config(
 ) -> None:
     calls: dict[str, Any] = {}
     monkeypatch.setenv("CONCIERGE_LOG_LEVEL", "INFO")
+    monkeypatch.setenv("CONCIERGE_LOG_PSEUDONYM_KEY", "k3y-for-this-test")
     real_configure = serve.configure_logging
 
-    def configure(level: str) -> None:
+    def configure(level: str, pseudonym_key: bytes | None = None) -> None:
         calls.setdefault("level", level)
+        calls["pseudonym_key"] = pseudonym_key
         real_configure(level)
 
     root = logging.getLogger()
@@ -28,6 +30,7 @@ def test_main_configures_logging_and_runs_uvicorn_without_its_log_config(
     monkeypatch.setattr(serve.uvicorn, "run", lambda app, **kwargs: calls.update(kwargs, app=app))
     assert serve.main(["--host", "127.0.0.1", "--port", "8123"]) == 0
     assert calls["level"] == "INFO"
+    assert calls["pseudonym_key"] == b"k3y-for-this-test"
     assert calls["log_config"] is None
     assert (calls["host"], calls["port"], calls["access_log"]) == ("127.0.0.1", 8123, False)
     assert calls["app"].title == "Concierge gateway"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from core.logging import configure_logging, sender_ref
+from core.config import Settings
+from core.logging import configure_logging, load_pseudonym_key, sender_ref
 
 
 @pytest.fixture
@@ -52,3 +54,22 @@ def test_http_client_request_lines_are_not_logged_at_info(stream: io.StringIO) -
     logging.getLogger("httpx").warning("httpx.warning shown")
     assert "s3cr3t" not in stream.getvalue()
     assert "httpx.warning shown" in stream.getvalue()
+
+
+def test_pseudonyms_are_keyed_per_deployment(tmp_path: Path, stream: io.StringIO) -> None:
+    import core.logging as core_logging
+
+    unkeyed = sender_ref("alice@example.com")
+    first = load_pseudonym_key(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
+    again = load_pseudonym_key(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
+    assert first == again and len(first) == 64  # made once, then read back
+    assert (tmp_path / "secrets" / "log-pseudonym.key").stat().st_mode & 0o077 == 0
+    configured = Settings(_env_file=None, data_dir=tmp_path, log_pseudonym_key="k")  # type: ignore[call-arg]
+    assert load_pseudonym_key(configured) == b"k"
+    saved = core_logging._pseudonym_key
+    try:
+        configure_logging("INFO", stream=stream, pseudonym_key=first)
+        keyed = sender_ref("alice@example.com")
+    finally:
+        core_logging._pseudonym_key = saved
+    assert keyed != unkeyed and keyed.startswith("c-") and len(keyed) == 14
