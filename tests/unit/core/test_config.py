@@ -92,3 +92,16 @@ def test_is_placeholder() -> None:
     assert is_placeholder(None)
     assert is_placeholder(SecretStr(" Change-Me "))
     assert not is_placeholder(SecretStr("9f8e7d6c"))
+
+
+def test_a_refused_configuration_does_not_quote_secrets() -> None:
+    with pytest.raises(ValidationError) as raised:
+        build(
+            environment="production",
+            llm_base_url="https://llm.internal/v1",
+            llm_api_key="sk-live-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            database_url="postgresql://app:hunter2-secret@db/concierge",
+        )
+    message = str(raised.value)
+    assert "CONCIERGE_RASA_AUTH_TOKEN" in message
+    assert "0123456789" not in message and "hunter2" not in message
