@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run test lint migrate typecheck validate train conversations nlu-eval pytest \
+.PHONY: FORCE help install run test lint migrate typecheck validate train conversations nlu-eval pytest \
         browser bench lock-app lock-rasa clean
 
 help: ## List the targets
@@ -51,7 +51,10 @@ CONTENT_DIR ?= $(or $(CONCIERGE_CONTENT_DIR),knowledge/demo)
 CATALOG := $(or $(CONCIERGE_CATALOG_PATH),$(CONTENT_DIR)/catalog.json)
 NLU_GENERATED := data/nlu/catalog.generated.yml
 
-$(NLU_GENERATED): $(CATALOG) knowledge/training_data.py knowledge/catalog.py | $(APP_VENV)/.installed
+# FORCE: always compare with the catalog named now (another content folder may hold an
+# older file); the generator rewrites the file only when its text changes, so an unchanged
+# catalog retrains nothing.
+$(NLU_GENERATED): FORCE | $(APP_VENV)/.installed
 	$(APP_BIN)/python -m knowledge.training_data --catalog $(CATALOG) --out $@
 
 $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS) $(NLU_GENERATED)
@@ -110,6 +113,8 @@ lock-rasa: ## Re-resolve requirements/rasa.in into requirements/rasa.lock
 		--only-binary matplotlib,numpy,scipy,scikit-learn,tensorflow,tensorflow-text -r requirements/rasa.in
 	{ echo "# Lock of the Rasa environment (.venv-rasa): pip freeze of 'make lock-rasa'."; \
 	  /tmp/concierge-lock-rasa/bin/pip freeze; } > requirements/rasa.lock
+
+FORCE:
 
 clean: ## Remove the data directory (models, databases, index)
 	rm -rf $(DATA_DIR)

@@ -130,7 +130,9 @@ class KnowledgeBase:
         """The chat model, when ``CONCIERGE_LLM_BASE_URL`` is set."""
         with self._lock:
             if not self._llm_configured:
-                company = self.catalog.company if self.catalog is not None else ""
+                company = self.settings.company_name or (
+                    self.catalog.company if self.catalog is not None else ""
+                )
                 self._llm = LLMAnswerer.from_settings(self.settings, company=company)
                 self._llm_configured = True
             return self._llm

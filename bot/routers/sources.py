@@ -200,8 +200,7 @@ def _spec_value(value: Any) -> str:
 
 def catalog_to_html(data: Mapping[str, Any]) -> tuple[str, str]:
     """Return ``(title, body_html)`` of a product catalog; each product is anchored by its id."""
-    company = str(data.get("company") or "").strip()
-    title = f"{company} product catalog" if company else "Product catalog"
+    title = "Product catalog"  # the page's <title> adds the company's name from the settings
     body = render(
         "source_catalog.html",
         title=title,
