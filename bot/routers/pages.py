@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,30 @@ def parse_products(data: Any) -> list[Product]:
     return products
 
 
-def load_products(path: Path) -> list[Product]:
-    """Return the catalog's valid products; [] if the file is missing or not JSON."""
+def category_labeller(data: Any) -> Callable[[str], str]:
+    """Return ``slug -> label`` from the catalog's ``categories`` block (else from the slug)."""
+    block = data.get("categories", []) if isinstance(data, Mapping) else []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        catalog = Catalog.from_dict({"categories": block, "products": []})
+    except CatalogError as error:
+        logger.warning("pages.catalog.categories_invalid error=%s", error)
+        catalog = Catalog([])
+    return catalog.category_label
+
+
+def read_catalog(path: Path) -> Any:
+    """Return the catalog file's JSON, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         logger.warning("pages.catalog.unreadable path=%s error=%s", path, error)
-        return []
-    return parse_products(data)
+        return None
+
+
+def load_products(path: Path) -> list[Product]:
+    """Return the catalog's valid products; [] if the file is missing or not JSON."""
+    data = read_catalog(path)
+    return parse_products(data) if data is not None else []
 
 
 def load_offer(path: Path) -> str:
@@ -97,9 +113,14 @@ def pick_highlights(products: list[Product], limit: int = HIGHLIGHTS) -> list[Pr
     return chosen
 
 
-def product_card(product: Product) -> str:
-    """Return one product's card (price and stock worded by the catalog), escaped."""
-    return render("product_card.html", product=product, stock_labels=STOCK_LABELS)
+def product_card(product: Product, category_label: Callable[[str], str] | None = None) -> str:
+    """Return one product's card (price, stock and category worded by the catalog), escaped."""
+    return render(
+        "product_card.html",
+        product=product,
+        stock_labels=STOCK_LABELS,
+        category_label=category_label or category_labeller({}),
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -111,6 +132,7 @@ def index(settings: SettingsDep) -> HTMLResponse:
         support_email=settings.support_email,
         offer=load_offer(settings.resolved_catalog_path),
         products=pick_highlights(load_products(settings.resolved_catalog_path)),
+        category_label=category_labeller(read_catalog(settings.resolved_catalog_path)),
         stock_labels=STOCK_LABELS,
     )
     return HTMLResponse(page, headers=PAGE_SECURITY_HEADERS)

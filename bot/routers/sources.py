@@ -29,7 +29,7 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from bot.deps import SettingsDep
 from bot.routers.errors import ApiError
-from bot.routers.pages import PAGE_SECURITY_HEADERS, parse_products
+from bot.routers.pages import PAGE_SECURITY_HEADERS, category_labeller, parse_products
 from bot.templating import render
 from knowledge.catalog import STOCK_LABELS
 from knowledge.loaders import LoaderError, faq_row_id, html_to_markdown, humanize_stem, read_text
@@ -205,6 +205,7 @@ def catalog_to_html(data: Mapping[str, Any]) -> tuple[str, str]:
         "source_catalog.html",
         title=title,
         products=parse_products(data),
+        category_label=category_labeller(data),
         stock_labels=STOCK_LABELS,
         spec_value=_spec_value,
     )

@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.routers.pages import load_products, parse_products, pick_highlights, product_card
+from bot.routers.pages import (
+    category_labeller,
+    load_products,
+    parse_products,
+    pick_highlights,
+    product_card,
+)
 from knowledge.catalog import Product
 
 
@@ -78,3 +84,10 @@ def test_product_card_escapes() -> None:
     assert "&lt;img src=x&gt;" in card
     assert "a &amp; b" in card
     assert 'id="product-&#34;x"' in card
+
+
+def test_cards_name_the_category_as_the_catalog_labels_it() -> None:
+    labels = category_labeller({"categories": [{"id": "brewers", "label": "Filter & cold brew"}]})
+    assert "Filter &amp; cold brew" in product_card(product(category="brewers"), labels)
+    assert "Service plans" in product_card(product(category="service-plans"), labels)
+    assert category_labeller({"categories": "junk"})("e-bikes") == "E bikes"
