@@ -143,11 +143,53 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(default=15.0, gt=0)
 
+    # --- Leads: scoring, CRM delivery through the outbox, rep notifications -------------------
+    scoring_rules_path: Path | None = None
+    """Lead scoring rules; defaults to ``content_dir/scoring.yml``."""
+    crm: Literal["builtin", "hubspot", "salesforce", "webhook"] = "builtin"
+    """Where leads are delivered besides the built-in tables (``CONCIERGE_CRM``)."""
+    crm_timeout_seconds: float = Field(default=10.0, gt=0)
+    crm_webhook_url: str | None = None
+    crm_webhook_secret: SecretStr | None = None
+    hubspot_token: SecretStr | None = None
+    """Access token of a HubSpot private app (scopes: contacts and deals, write)."""
+    hubspot_base_url: str = "https://api.hubapi.com"
+    hubspot_deal_pipeline: str = "default"
+    hubspot_deal_stage: str = "appointmentscheduled"
+    hubspot_deal_id_property: str = "concierge_lead_id"
+    """A unique-value deal property HubSpot upserts deals by (create it once in HubSpot)."""
+    salesforce_instance_url: str | None = None
+    salesforce_access_token: SecretStr | None = None
+    salesforce_api_version: str = Field(default="v60.0", pattern=r"^v\d+\.\d$")
+    salesforce_external_id_field: str = "Concierge_Lead_Id__c"
+    outbox_max_attempts: int = Field(default=10, ge=1)
+    """Attempts before an entry goes to the dead letters."""
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_cap_seconds: float = Field(default=900.0, gt=0)
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a claim lasts; a worker killed mid-delivery leaves entries retried after it."""
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    notify_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Rep notification of hot leads: any of ``telegram``, ``email``, ``webhook``."""
+    notify_telegram_bot_token: SecretStr | None = None
+    notify_telegram_chat_id: str | None = None
+    notify_telegram_base_url: str = "https://api.telegram.org"
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 587
+    notify_smtp_starttls: bool = True
+    notify_smtp_username: str | None = None
+    notify_smtp_password: SecretStr | None = None
+    notify_email_from: str | None = None
+    notify_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: SecretStr | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _lists_from_env(cls, values: object) -> object:
         if isinstance(values, dict):
-            for key in ("cors_allow_origins", "channels"):
+            for key in ("cors_allow_origins", "channels", "notify_channels", "notify_email_to"):
                 if key in values:
                     values[key] = _split_origins(values[key])
         return values
@@ -164,6 +206,14 @@ class Settings(BaseSettings):
             problems.append("CONCIERGE_LLM_API_KEY must be set to a real key")
         if problems:
             raise ValueError("in production, " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_delivery(self) -> Settings:
+        """Refuse a CRM or notification channel that lacks what it needs."""
+        problems = delivery_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # --- Derived values -----------------------------------------------------------------------
@@ -191,6 +241,11 @@ class Settings(BaseSettings):
     def resolved_catalog_path(self) -> Path:
         """The product catalog file."""
         return self.catalog_path or self.content_dir / "catalog.json"
+
+    @property
+    def resolved_scoring_rules_path(self) -> Path:
+        """The lead scoring rules file."""
+        return self.scoring_rules_path or self.content_dir / "scoring.yml"
 
     @property
     def base_url(self) -> str:
@@ -221,6 +276,54 @@ class Settings(BaseSettings):
             llm_model=self.llm_model,
             llm_timeout_seconds=self.llm_timeout_seconds,
         )
+
+
+NOTIFY_CHANNELS = frozenset({"telegram", "email", "webhook"})
+"""Channels a hot lead's notification can go through."""
+
+
+def delivery_problems(settings: Settings) -> list[str]:
+    """Return what the configured CRM and notification channels lack (placeholders too)."""
+    production = settings.environment == "production"
+    problems: list[str] = []
+
+    def secret(value: SecretStr | None, name: str) -> None:
+        if value is None or not value.get_secret_value().strip():
+            problems.append(f"{name} must be set")
+        elif production and is_placeholder(value):
+            problems.append(f"in production, {name} must be set to a real secret")
+
+    if settings.crm == "webhook":
+        if not settings.crm_webhook_url:
+            problems.append("CONCIERGE_CRM_WEBHOOK_URL must be set for CONCIERGE_CRM=webhook")
+        secret(settings.crm_webhook_secret, "CONCIERGE_CRM_WEBHOOK_SECRET")
+    elif settings.crm == "hubspot":
+        secret(settings.hubspot_token, "CONCIERGE_HUBSPOT_TOKEN")
+    elif settings.crm == "salesforce":
+        if not settings.salesforce_instance_url:
+            problems.append("CONCIERGE_SALESFORCE_INSTANCE_URL must be set")
+        secret(settings.salesforce_access_token, "CONCIERGE_SALESFORCE_ACCESS_TOKEN")
+    unknown = sorted(set(settings.notify_channels) - NOTIFY_CHANNELS)
+    if unknown:
+        problems.append(f"CONCIERGE_NOTIFY_CHANNELS: unknown channel(s) {', '.join(unknown)}")
+    if "telegram" in settings.notify_channels:
+        secret(settings.notify_telegram_bot_token, "CONCIERGE_NOTIFY_TELEGRAM_BOT_TOKEN")
+        if not settings.notify_telegram_chat_id:
+            problems.append("CONCIERGE_NOTIFY_TELEGRAM_CHAT_ID must be set")
+    if "email" in settings.notify_channels:
+        if not (settings.notify_smtp_host and settings.notify_email_from):
+            problems.append(
+                "CONCIERGE_NOTIFY_SMTP_HOST and CONCIERGE_NOTIFY_EMAIL_FROM must be set"
+            )
+        if not settings.notify_email_to:
+            problems.append("CONCIERGE_NOTIFY_EMAIL_TO must name at least one address")
+        if settings.notify_smtp_username:
+            secret(settings.notify_smtp_password, "CONCIERGE_NOTIFY_SMTP_PASSWORD")
+    if "webhook" in settings.notify_channels:
+        if not settings.notify_webhook_url:
+            problems.append("CONCIERGE_NOTIFY_WEBHOOK_URL must be set")
+        secret(settings.notify_webhook_secret, "CONCIERGE_NOTIFY_WEBHOOK_SECRET")
+    return problems
 
 
 @lru_cache(maxsize=1)
