@@ -9,6 +9,8 @@ Schema::
                    "price_unit": "one-off" | "per month", "audience": ["consumer", "business"],
                    "specs": {...}, "use_cases": [...],
                    "stock": "in_stock" | "low_stock" | "out_of_stock" | "preorder",
+                   "features": [...],
+                   "capacity": {"people": [min, max], "cups_per_day": [min, max]},
                    "summary"}]}
 
 ``offer`` (optional) says in a few words what the company sells ("machines, grinders and
@@ -17,6 +19,13 @@ beans"); the assistant's greeting uses it, and without it the category labels ar
 use for it (``aliases``, used as NLU synonyms); a category without an entry is labelled after
 its slug ("service-plans" -> "Service plans"). The catalog is the one list of categories:
 the NLU lookup tables and synonyms are generated from it (``knowledge.training_data``).
+
+For recommendations (``knowledge.recommend``, docs/sales.md): ``features`` (optional) lists
+what a customer may insist on, in a few words each ("plumbed-in water", "fresh milk
+system"); a must-have the customer names is a hard constraint matched against them.
+``capacity`` (optional) says for how many people (``people``) and how many cups a day
+(``cups_per_day``) the product is rated, each an inclusive ``[min, max]`` range of whole
+numbers; a product with a capacity is recommended only for team sizes inside it.
 """
 
 from __future__ import annotations
@@ -96,6 +105,28 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Capacity:
+    """What a product is rated for: a range of people and of cups a day (either may be None)."""
+
+    people: tuple[int, int] | None = None
+    cups_per_day: tuple[int, int] | None = None
+
+    def fits(self, team_size: int, cups_per_person: int) -> bool:
+        """Whether a team of ``team_size`` is inside the rated ranges (people, else cups)."""
+        if self.people is not None:
+            return self.people[0] <= team_size <= self.people[1]
+        if self.cups_per_day is not None:
+            low, high = self.cups_per_day
+            return low <= team_size * cups_per_person <= high
+        return True
+
+    @property
+    def declared(self) -> bool:
+        """Whether the catalog gives any range."""
+        return self.people is not None or self.cups_per_day is not None
+
+
+@dataclass(frozen=True)
 class Product:
     """One product or service plan of the catalog."""
 
@@ -111,6 +142,8 @@ class Product:
     use_cases: list[str] = field(default_factory=list)
     stock: str = "in_stock"
     summary: str = ""
+    features: list[str] = field(default_factory=list)
+    capacity: Capacity = field(default_factory=Capacity)
 
     @property
     def available(self) -> bool:
@@ -146,6 +179,13 @@ class Product:
         lines.extend(f"{_humanize_key(k)}: {_format_spec(v)}." for k, v in self.specs.items())
         if self.use_cases:
             lines.append(f"Good for: {', '.join(self.use_cases)}.")
+        if self.features:
+            lines.append(f"Features: {', '.join(self.features)}.")
+        if self.capacity.people:
+            lines.append(f"Rated for {self.capacity.people[0]}-{self.capacity.people[1]} people.")
+        if self.capacity.cups_per_day:
+            low, high = self.capacity.cups_per_day
+            lines.append(f"Rated for {low}-{high} cups a day.")
         return "\n".join(lines)
 
 
@@ -423,6 +463,7 @@ def _parse_product(item: Any, index: int, currency: str) -> Product:
     summary = item.get("summary", "")
     if not isinstance(summary, str):
         raise CatalogError(f"{where}: 'summary' must be a string")
+    capacity = _parse_capacity(item.get("capacity", {}), where)
     return Product(
         id=product_id,
         name=_require_str(item, "name", where),
@@ -436,7 +477,33 @@ def _parse_product(item: Any, index: int, currency: str) -> Product:
         use_cases=_str_list(item, "use_cases", where, []),
         stock=stock,
         summary=summary.strip(),
+        features=_str_list(item, "features", where, []),
+        capacity=capacity,
     )
+
+
+def _parse_capacity(raw: Any, where: str) -> Capacity:
+    """Validate a product's optional ``capacity`` block."""
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: 'capacity' must be an object with 'people'/'cups_per_day'")
+    unknown = sorted(set(raw) - {"people", "cups_per_day"})
+    if unknown:
+        raise CatalogError(f"{where}: 'capacity' has an unknown key {unknown[0]!r}")
+    ranges: dict[str, tuple[int, int] | None] = {"people": None, "cups_per_day": None}
+    for key in ranges:
+        value = raw.get(key)
+        if value is None:
+            continue
+        valid = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+            and value[0] <= value[1]
+        )
+        if not valid:
+            raise CatalogError(f"{where}: 'capacity.{key}' must be [min, max] whole numbers")
+        ranges[key] = (value[0], value[1])
+    return Capacity(people=ranges["people"], cups_per_day=ranges["cups_per_day"])
 
 
 @lru_cache(maxsize=4)
