@@ -12,7 +12,13 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from bot.supervisor import Supervisor, SupervisorError, build_specs, ingest_content
+from bot.supervisor import (
+    Supervisor,
+    SupervisorError,
+    build_specs,
+    ingest_content,
+    worker_spec,
+)
 from core.config import Settings
 from core.logging import configure_logging
 from core.storage import get_engine
@@ -27,14 +33,14 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Ingest the content, start the three processes, wait for them and watch them."""
+    """Ingest the content, start the four processes, wait for them and watch them."""
     model = Path(args.model) if args.model else settings.model_dir / "concierge.tar.gz"
     try:
         upgrade(settings.sqlalchemy_url)
         if not args.no_ingest:
             print(f"==> Indexing {settings.content_dir} (incremental)", flush=True)
             ingest_content(settings)
-        specs = build_specs(settings, model.resolve())
+        specs = [*build_specs(settings, model.resolve()), worker_spec(settings)]
     except (SupervisorError, MigrationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -43,7 +49,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # Python's KeyboardInterrupt.
     for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
-    print("==> Starting the Rasa server, the action server and the gateway", flush=True)
+    print("==> Starting the Rasa server, the action server, the gateway and the worker", flush=True)
     try:
         with supervisor:
             supervisor.wait_until_ready(timeout=args.startup_timeout)
@@ -82,6 +88,8 @@ def _cmd_db_current(_args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``concierge`` command."""
+    from bot.crm.cli import register as register_leads
+    from bot.workers.outbox import register as register_worker
     from knowledge.cli import register as register_kb
 
     parser = argparse.ArgumentParser(
@@ -96,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait")
     run.set_defaults(handler=_cmd_run)
     register_kb(commands)
+    register_worker(commands)
+    register_leads(commands)
     db = commands.add_parser("db", help="the application database (migrations)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     db_upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")

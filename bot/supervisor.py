@@ -1,4 +1,4 @@
-"""Run the Rasa server, the action server and the gateway as one supervised group.
+"""Run the Rasa server, the action server, the gateway and the worker as one supervised group.
 
 Each process gets its own process group and log file under ``<data_dir>/logs``. The group is
 ready when every process answers its health check; if any process exits, all are stopped and
@@ -151,6 +151,22 @@ def build_specs(
             env={**common, "CONCIERGE_RASA_AUTH_TOKEN": token},
         ),
     ]  # fmt: skip
+
+
+def worker_spec(settings: Settings) -> ProcessSpec:
+    """Return the fourth process: ``concierge worker``, delivering the outbox to the CRM."""
+    health = settings.worker_health_url.rstrip("/")
+    return ProcessSpec(
+        name="worker",
+        argv=[sys.executable, "-m", "bot.cli", "worker"],
+        health_url=f"{health}/health",
+        env={
+            "CONCIERGE_DATA_DIR": str(settings.data_dir),
+            "CONCIERGE_CONTENT_DIR": str(settings.content_dir),
+            "CONCIERGE_WORKER_HEALTH_URL": health,
+            "PYTHONUNBUFFERED": "1",
+        },
+    )
 
 
 def ingest_content(settings: Settings) -> None:

@@ -184,6 +184,8 @@ class Settings(BaseSettings):
     notify_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
     notify_webhook_url: str | None = None
     notify_webhook_secret: SecretStr | None = None
+    worker_health_url: str = "http://127.0.0.1:8001"
+    """Where ``concierge worker`` answers ``GET /health`` (the supervisor's readiness check)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Background processes of the gateway's environment: the outbox delivery worker."""
