@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.auth.conversation_tokens import conversation_tokens_for
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
@@ -61,7 +62,7 @@ class PublicCORSMiddleware:
             app,
             allow_origins=list(allow_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["content-type"],
+            allow_headers=["content-type", "authorization"],
             max_age=600,
         )
 
@@ -118,6 +119,7 @@ def create_app(
                 conversation=ConversationService(
                     rasa, fallback_message(fallback_text(settings.company))
                 ),
+                tokens=conversation_tokens_for(settings),
             )
             logger.info(
                 "gateway.started rasa_url=%s rasa_auth=%s database=%s channels=%s",

@@ -6,19 +6,24 @@ creates a client or an engine on its own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import Engine
 
+from bot.auth.bearer import Unauthorized, bearer_token, same_secret
+from bot.auth.conversation_tokens import ConversationTokens, TokenRefused
 from bot.rasa_client import RasaClient
 from bot.routers.errors import ApiError
 from bot.services.conversation import ConversationService
 from channels.base import Channel
 from core.config import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +37,8 @@ class GatewayState:
     channels: dict[str, Channel]
     """The connectors built from ``settings.channels``, by name."""
     conversation: ConversationService
+    tokens: ConversationTokens
+    """Signs and checks the web widget's conversation tokens."""
 
 
 def get_state(request: Request) -> GatewayState:
@@ -104,3 +111,74 @@ ChannelsDep = Annotated[dict[str, Channel], Depends(get_channels)]
 ConversationDep = Annotated[ConversationService, Depends(get_conversation)]
 WebChannelDep = Annotated[Channel, Depends(get_web_channel)]
 RestChannelDep = Annotated[Channel, Depends(get_rest_channel)]
+
+
+def get_conversation_tokens(state: StateDep) -> ConversationTokens:
+    """Return the signer of the conversation tokens."""
+    return state.tokens
+
+
+ConversationTokensDep = Annotated[ConversationTokens, Depends(get_conversation_tokens)]
+
+
+def get_token_conversation(request: Request, tokens: ConversationTokensDep) -> str | None:
+    """Return the conversation the request's bearer token grants, None when it sends none.
+
+    A token that is malformed, forged or expired is a 401: it never falls back to a new
+    conversation, so a client notices and starts over on purpose.
+    """
+    token = bearer_token(request)
+    if token is None:
+        return None
+    try:
+        return tokens.verify(token)
+    except TokenRefused as refused:
+        logger.info(
+            "auth.conversation_token.refused problem=%s path=%s", refused.problem, request.url.path
+        )
+        raise Unauthorized(
+            f"{refused.message}: start a new conversation by sending the message without it"
+        ) from None
+
+
+def require_token_conversation(
+    conversation_id: Annotated[str | None, Depends(get_token_conversation)],
+) -> str:
+    """Return the conversation of the request's bearer token; 401 when there is none."""
+    if conversation_id is None:
+        raise Unauthorized(
+            "this needs the conversation's token: send 'Authorization: Bearer <token>'",
+            error="invalid_request",
+        )
+    return conversation_id
+
+
+def require_rest_api_key(request: Request, settings: SettingsDep) -> None:
+    """Let an integration reach the REST channel only with ``CONCIERGE_REST_API_KEY``.
+
+    Unset, the channel is open in development and switched off in production (403).
+    """
+    key = settings.rest_api_key
+    if key is None:
+        if settings.environment == "production":
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "the REST channel is disabled: set CONCIERGE_REST_API_KEY to enable it",
+            )
+        return
+    given = bearer_token(request)
+    if given is None:
+        raise Unauthorized(
+            "the REST channel needs 'Authorization: Bearer <CONCIERGE_REST_API_KEY>'",
+            error="invalid_request",
+        )
+    if not same_secret(given, key.get_secret_value()):
+        raise Unauthorized("the REST channel's API key is not valid")
+
+
+TokenConversationDep = Annotated[str | None, Depends(get_token_conversation)]
+"""The conversation the bearer token grants, or None when the request has no token."""
+RequiredConversationDep = Annotated[str, Depends(require_token_conversation)]
+"""The conversation the bearer token grants (401 without one)."""
+RestApiKeyDep = Annotated[None, Depends(require_rest_api_key)]
+"""Checks the REST channel's API key."""

@@ -7,18 +7,35 @@ pydantic validates and documents), so a reply has one definition from Rasa to th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from channels.base import check_sender_id
-from channels.web import WebChatRequest
+from channels.base import MAX_MESSAGE_LENGTH
 from core.messages import Button, OutgoingMessage, SourceRef
 
 MAX_COMMENT_LENGTH = 2000
 
-ChatRequest = WebChatRequest
-"""Body of ``POST /api/chat`` (validated by the web channel)."""
+
+class ChatRequest(BaseModel):
+    """Body of ``POST /api/chat``; the conversation comes from the bearer token, if any.
+
+    Without ``Authorization: Bearer <token>`` the message starts a new conversation; with
+    it, the message continues the token's conversation.
+    """
+
+    message: str = Field(
+        description=f"What the customer typed (at most {MAX_MESSAGE_LENGTH} characters)",
+        examples=["What is the return window?"],
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Optional extra context passed on to Rasa"
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        description="Optional check: must be the token's conversation (401 otherwise)",
+    )
 
 
 ButtonPublic = Button
@@ -36,10 +53,17 @@ class RestMessagePublic(OutgoingMessage):
     recipient_id: str = field(kw_only=True)
 
 
-class ChatResponse(BaseModel):
-    """Body of a successful ``POST /api/chat``."""
+class ConversationGrant(BaseModel):
+    """The conversation a reply belongs to, and the token that continues it."""
 
-    sender_id: str
+    conversation_id: str
+    token: str = Field(description="Send as 'Authorization: Bearer <token>' with the next message")
+    token_expires_at: datetime = Field(description="When this token stops being accepted")
+
+
+class ChatResponse(ConversationGrant):
+    """Body of a successful ``POST /api/chat``: the replies and a renewed token."""
+
     messages: list[MessagePublic]
 
 
@@ -57,28 +81,21 @@ class ErrorResponse(BaseModel):
     details: list[ErrorDetailPublic] = Field(default_factory=list)
 
 
-class UnavailableResponse(BaseModel):
-    """Body of a 503 from ``/api/chat``: show ``messages`` to the customer."""
+class UnavailableResponse(ConversationGrant):
+    """Body of a 503 from ``/api/chat``: show ``messages``; the token still continues it."""
 
     error: str
-    sender_id: str | None = None
     messages: list[MessagePublic]
 
 
 class FeedbackCreate(BaseModel):
-    """Body of ``POST /api/feedback``: a thumbs up or down on one answer."""
+    """Body of ``POST /api/feedback``: a thumbs up or down on one answer of the token's chat."""
 
     model_config = ConfigDict(extra="ignore")
 
-    sender_id: str
     answer_id: str = Field(min_length=1, max_length=64)
     rating: Literal["up", "down"]
     comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
-
-    @field_validator("sender_id", mode="before")
-    @classmethod
-    def _sender_id(cls, value: Any) -> str:
-        return check_sender_id(value)
 
 
 class FeedbackPublic(BaseModel):

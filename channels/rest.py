@@ -4,6 +4,9 @@ Incoming (``POST /api/channels/rest/webhook``): ``{"sender": str, "message": str
 "metadata": {...}}``, the same shape as Rasa's own REST channel. Outgoing: a list like Rasa's,
 one entry per message, always with every key:
 ``[{"recipient_id", "text", "buttons", "sources", "custom"}]``.
+
+The caller names the conversation, so this channel is for servers, not browsers: the gateway
+lets a request through only with ``Authorization: Bearer <CONCIERGE_REST_API_KEY>``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""The web chat widget's channel: the JSON shape of ``POST /api/chat``.
+"""The web chat widget's channel: what ``POST /api/chat`` turns into, and its reply.
 
-Incoming: ``{"sender_id": str, "message": str, "metadata": {...}}``.
-Outgoing: ``{"sender_id": str, "messages": [{"text", "buttons", "sources", "custom"}]}``.
+The gateway decides the conversation (a new one, or the one the customer's signed token
+grants) and hands the connector ``{"sender_id": conversation_id, "message": str,
+"metadata": {...}}``; customers never choose the id themselves.
+Outgoing: ``{"conversation_id": str, "messages": [{"text", "buttons", "sources", "custom"}]}``
+(the gateway adds the renewed token).
 """
 
 from __future__ import annotations
@@ -36,12 +39,12 @@ def check_metadata(value: Any, *, name: str = "metadata") -> dict[str, Any]:
 
 
 class WebChatRequest(BaseModel):
-    """Body of ``POST /api/chat``."""
+    """One widget message, with the conversation id the gateway resolved for it."""
 
     model_config = ConfigDict(extra="ignore")
 
     sender_id: str = Field(
-        description="Conversation id: 1-128 characters of letters, digits and . _ : @ -",
+        description="Conversation id (set by the gateway): 1-128 of letters, digits, . _ : @ -",
         examples=["3f1c9a0e-6a43-4a8e-9a51-1f2b0c7d9e10"],
     )
     message: str = Field(
@@ -76,8 +79,8 @@ class WebChannel(JsonChannel):
     sender_field = "sender_id"
 
     def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> dict[str, Any]:
-        """Return the ``/api/chat`` response body."""
-        return {"sender_id": recipient_id, "messages": [m.to_dict() for m in messages]}
+        """Return the ``/api/chat`` response body (without the token the gateway adds)."""
+        return {"conversation_id": recipient_id, "messages": [m.to_dict() for m in messages]}
 
 
 CONNECTOR = WebChannel

@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["web", "rest"])
     """Connectors the gateway builds (``CONCIERGE_CHANNELS=web,rest``)."""
 
+    # --- Access: customers' conversation tokens, integrations, staff sign-in ---------------------
+    conversation_token_secret: SecretStr | None = None
+    """Key that signs conversation tokens; default in development: one made for the data dir."""
+    conversation_token_ttl_seconds: int = Field(default=86_400, ge=60, le=90 * 86_400)
+    """How long a conversation token stays valid; every reply carries a renewed one."""
+    rest_api_key: SecretStr | None = None
+    """Key integrations send to the REST channel; unset: open in development, off in production."""
+    session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 86_400)
+    """How long a staff sign-in lasts before the person must sign in again."""
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    """Failed sign-ins for one account within the window before it is throttled."""
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    """Failed sign-ins from one client address within the window before it is throttled."""
+    login_throttle_window_seconds: int = Field(default=900, ge=1)
+    """The throttling window (and how long a throttled account or address waits)."""
+
     # --- The company ----------------------------------------------------------------------------
     company_name: str = "Kestrel Coffee Works"
     support_email: str = "support@kestrelcoffee.eu"
@@ -206,6 +222,10 @@ class Settings(BaseSettings):
             problems.append("CONCIERGE_RASA_AUTH_TOKEN must be set to a real token")
         if self.llm_base_url and is_placeholder(self.llm_api_key):
             problems.append("CONCIERGE_LLM_API_KEY must be set to a real key")
+        if is_placeholder(self.conversation_token_secret):
+            problems.append("CONCIERGE_CONVERSATION_TOKEN_SECRET must be set to a real key")
+        if self.rest_api_key is not None and is_placeholder(self.rest_api_key):
+            problems.append("CONCIERGE_REST_API_KEY must be a real key or unset")
         if problems:
             raise ValueError("in production, " + "; ".join(problems))
         return self

@@ -2,7 +2,7 @@
 
 Every connector configured in ``CONCIERGE_CHANNELS`` gets ``GET /api/channels/{name}/health``
 and ``POST /api/channels/{name}/webhook`` (the REST connector's is documented with its own
-shape); the web widget talks to ``/api/chat`` instead.
+shape and needs ``CONCIERGE_REST_API_KEY``); the web widget talks to ``/api/chat`` instead.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.deps import ChannelsDep, ConversationDep, RestChannelDep, lookup_channel
+from bot.deps import ChannelsDep, ConversationDep, RestApiKeyDep, RestChannelDep, lookup_channel
 from bot.routers.errors import ApiError, read_json_body
 from bot.schemas import ChannelHealth, ErrorResponse, RestMessagePublic
 from bot.services.conversation import ConversationService
@@ -45,6 +45,8 @@ async def _webhook(
     "/rest/webhook",
     response_model=list[RestMessagePublic],
     responses={
+        401: {"model": ErrorResponse, "description": "CONCIERGE_REST_API_KEY missing or wrong"},
+        403: {"model": ErrorResponse, "description": "Disabled: no API key set in production"},
         404: {"model": ErrorResponse, "description": "The REST connector is not configured"},
         422: {"model": ErrorResponse, "description": "The request is not a valid message"},
         503: {
@@ -60,9 +62,13 @@ async def _webhook(
     },
 )
 async def rest_webhook(
-    request: Request, channel: RestChannelDep, conversation: ConversationDep
+    request: Request, _key: RestApiKeyDep, channel: RestChannelDep, conversation: ConversationDep
 ) -> JSONResponse:
-    """Send an integration's message to the assistant and return its replies as a list."""
+    """Send an integration's message to the assistant and return its replies as a list.
+
+    Server to server only: the caller names the conversation (``sender``) and proves it may
+    with ``Authorization: Bearer <CONCIERGE_REST_API_KEY>``.
+    """
     return await _webhook(request, channel, conversation)
 
 

@@ -10,6 +10,13 @@
  * data-subtitle, data-fallback, and data-origin (another gateway address).
  *
  * Bot content is only ever inserted as text (textContent), never as HTML.
+ *
+ * Conversations: the first message goes without a token and the gateway answers with the
+ * new conversation's id and a signed token; every later message (and feedback) sends
+ * "Authorization: Bearer <token>", and each reply carries a renewed token, which replaces the
+ * stored one. Both live in localStorage, so the conversation survives a reload. When the
+ * gateway refuses the token (401: expired or not valid), the widget forgets it, tells the
+ * customer, and sends the message again as the start of a new conversation.
  */
 (function () {
   "use strict";
@@ -18,13 +25,17 @@
     return; // loaded twice: keep the first instance
   }
 
-  var SENDER_KEY = "concierge.sender_id";
+  var TOKEN_KEY = "concierge.token";
+  var CONVERSATION_KEY = "concierge.conversation_id";
+  var OLD_SENDER_KEY = "concierge.sender_id"; // before conversation tokens: no longer used
   var TRANSCRIPT_KEY = "concierge.transcript";
   var OPEN_KEY = "concierge.open";
   var MAX_ENTRIES = 200;
   var MAX_LENGTH = 4000;
   var REQUEST_TIMEOUT_MS = 20000;
-  var SENDER_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
+  var TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+  var RESTARTED_TEXT = "Sorry, we couldn't continue our earlier conversation, so I've started " +
+    "a new one. Your message is on its way.";
   var CONFIG_TIMEOUT_MS = 3000;
   // Used only until /api/widget/config answers (or if it cannot): the company's own texts
   // come from the gateway's settings.
@@ -141,38 +152,23 @@
     delete memory[key];
   }
 
-  function newUuid() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    var bytes = new Uint8Array(16);
-    if (window.crypto && window.crypto.getRandomValues) {
-      window.crypto.getRandomValues(bytes);
-    } else {
-      for (var i = 0; i < 16; i++) {
-        bytes[i] = Math.floor(Math.random() * 256);
-      }
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = [];
-    for (var j = 0; j < 16; j++) {
-      hex.push((bytes[j] + 0x100).toString(16).slice(1));
-    }
-    return (
-      hex.slice(0, 4).join("") + "-" + hex.slice(4, 6).join("") + "-" +
-      hex.slice(6, 8).join("") + "-" + hex.slice(8, 10).join("") + "-" +
-      hex.slice(10, 16).join("")
-    );
+  function conversationToken() {
+    var token = getItem(local, TOKEN_KEY);
+    return token && TOKEN_RE.test(token) ? token : null;
   }
 
-  function senderId() {
-    var id = getItem(local, SENDER_KEY);
-    if (!id || !SENDER_RE.test(id)) {
-      id = newUuid();
-      setItem(local, SENDER_KEY, id);
+  function keepConversation(body) {
+    if (body && typeof body.token === "string" && TOKEN_RE.test(body.token)) {
+      setItem(local, TOKEN_KEY, body.token);
+      if (typeof body.conversation_id === "string") {
+        setItem(local, CONVERSATION_KEY, body.conversation_id);
+      }
     }
-    return id;
+  }
+
+  function forgetConversation() {
+    removeItem(local, TOKEN_KEY);
+    removeItem(local, CONVERSATION_KEY);
   }
 
   function loadTranscript() {
@@ -452,6 +448,9 @@
     if (entry.error) {
       classes += " concierge-error";
     }
+    if (entry.notice) {
+      classes += " concierge-notice";
+    }
     var item = el("div", { className: classes });
     if (entry.text) {
       item.appendChild(el("p", { className: "concierge-text" }, entry.text));
@@ -557,8 +556,12 @@
       up.disabled = true;
       down.disabled = true;
       note.textContent = "";
-      postJson("/api/feedback", { sender_id: senderId(), answer_id: answerId, rating: rating })
+      postJson("/api/feedback", { answer_id: answerId, rating: rating }, conversationToken())
         .then(function (result) {
+          if (result.status === 401) {
+            note.textContent = "Sorry, this conversation has ended, so feedback can't be saved.";
+            return;
+          }
           if (!result.ok) {
             throw new Error("feedback failed");
           }
@@ -584,12 +587,16 @@
 
   // --- talking to the gateway ----------------------------------------------------------------
 
-  function postJson(path, body) {
+  function postJson(path, body, token) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    var headers = { "Content-Type": "application/json" };
+    if (token) {
+      headers.Authorization = "Bearer " + token;
+    }
     return window.fetch(origin + path, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers,
       body: JSON.stringify(body),
       signal: controller ? controller.signal : undefined,
       credentials: "omit",
@@ -630,15 +637,41 @@
     return { role: "bot", text: text, buttons: [], sources: [], custom: {}, error: true };
   }
 
+  function clearLog() {
+    transcript = [];
+    removeItem(session, TRANSCRIPT_KEY);
+    while (ui.log.firstChild) {
+      ui.log.removeChild(ui.log.firstChild);
+    }
+  }
+
+  // The gateway refused the stored token: start a clean conversation with this message.
+  function startOver(text, shownAs) {
+    forgetConversation();
+    clearLog();
+    addEntry({ role: "bot", text: RESTARTED_TEXT, buttons: [], sources: [], custom: {},
+               notice: true });
+    addEntry({ role: "user", text: shownAs || text });
+    return postJson("/api/chat", { message: text }, null);
+  }
+
   function sendMessage(text, shownAs) {
     if (busy) {
       return;
     }
     addEntry({ role: "user", text: shownAs || text });
     setBusy(true);
-    postJson("/api/chat", { sender_id: senderId(), message: text })
+    var token = conversationToken();
+    postJson("/api/chat", { message: text }, token)
+      .then(function (result) {
+        if (result.status === 401 && token) {
+          return startOver(text, shownAs);
+        }
+        return result;
+      })
       .then(function (result) {
         var body = result.body || {};
+        keepConversation(body);
         if (result.ok) {
           botEntries(body.messages, false).forEach(addEntry);
           return;
@@ -664,12 +697,8 @@
   }
 
   function reset() {
-    transcript = [];
-    removeItem(session, TRANSCRIPT_KEY);
-    removeItem(local, SENDER_KEY);
-    while (ui.log.firstChild) {
-      ui.log.removeChild(ui.log.firstChild);
-    }
+    forgetConversation();
+    clearLog();
   }
 
   window.ConciergeWidget = {
@@ -681,6 +710,7 @@
   };
 
   function start() {
+    removeItem(local, OLD_SENDER_KEY);
     loadConfig(build);
   }
 

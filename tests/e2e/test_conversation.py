@@ -4,26 +4,45 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import LiveStack
+from tests.support.chat import ChatSession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+_chats: dict[str, ChatSession] = {}
+
+
+@pytest.fixture(autouse=True)
+def _close_chats() -> Iterator[None]:
+    yield
+    for chat in _chats.values():
+        chat.client.close()
+    _chats.clear()
+
+
+def chat_of(stack: LiveStack, sender: str) -> ChatSession:
+    """The widget-like conversation this test calls ``sender`` (one per label)."""
+    if sender not in _chats:
+        _chats[sender] = ChatSession(httpx.Client(base_url=stack.gateway_url), timeout=30)
+    return _chats[sender]
+
+
+def conversation(stack: LiveStack, sender: str) -> str:
+    """The conversation id the gateway gave ``sender``'s chat (what the tables store)."""
+    conversation_id = chat_of(stack, sender).conversation_id
+    assert conversation_id, f"{sender} has not said anything yet"
+    return conversation_id
+
+
 def say(stack: LiveStack, sender: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{stack.gateway_url}/api/chat", json={"sender_id": sender, "message": text}, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["sender_id"] == sender
-    for message in body["messages"]:
-        assert set(message) >= {"text", "buttons", "sources", "custom"}
-    return list(body["messages"])
+    return chat_of(stack, sender).say(text)
 
 
 def all_text(messages: list[dict[str, Any]]) -> str:
@@ -49,11 +68,7 @@ def test_greeting_product_question_recommendation_and_human(live_stack: LiveStac
     assert "3-year" in cited[0]["text"] or "3 years" in cited[0]["text"], cited[0]["text"]
     answer_id = cited[0]["custom"]["answer_id"]
 
-    feedback = httpx.post(
-        f"{live_stack.gateway_url}/api/feedback",
-        json={"sender_id": sender, "answer_id": answer_id, "rating": "up"},
-        timeout=10,
-    )
+    feedback = chat_of(live_stack, sender).feedback(answer_id, "up")
     assert feedback.status_code == 201, feedback.text
     stored = rows(
         live_stack, "SELECT rating, question FROM kb_feedback WHERE answer_id = ?", answer_id
@@ -68,7 +83,11 @@ def test_greeting_product_question_recommendation_and_human(live_stack: LiveStac
 
     human = say(live_stack, sender, "I'd like to talk to a real person please")
     assert "team" in all_text(human) or "person" in all_text(human)
-    handoffs = rows(live_stack, "SELECT reason FROM handoff_requests WHERE sender_id = ?", sender)
+    handoffs = rows(
+        live_stack,
+        "SELECT reason FROM handoff_requests WHERE sender_id = ?",
+        conversation(live_stack, sender),
+    )
     assert handoffs == [("customer_request",)]
 
 
@@ -91,6 +110,8 @@ def test_buying_collects_an_email_for_sales(live_stack: LiveStack) -> None:
     done = say(live_stack, sender, "jane.doe@example.com")
     assert "jane.doe@example.com" in all_text(done), done
     leads = rows(
-        live_stack, "SELECT email, topic FROM contact_requests WHERE sender_id = ?", sender
+        live_stack,
+        "SELECT email, topic FROM contact_requests WHERE sender_id = ?",
+        conversation(live_stack, sender),
     )
     assert leads == [("jane.doe@example.com", "sales")]

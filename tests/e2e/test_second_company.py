@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pytest
 from core.config import PROJECT_ROOT
 from knowledge.catalog import Catalog
 from knowledge.training_data import write_training_data
+from tests.support.chat import ChatSession
 from tests.support.stack import LiveStack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -120,12 +120,15 @@ def second_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack
             yield stack
 
 
-def say(stack: LiveStack, sender: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(
-        f"{stack.gateway_url}/api/chat", json={"sender_id": sender, "message": text}, timeout=60
-    )
-    assert response.status_code == 200, response.text
-    messages = list(response.json()["messages"])
+@pytest.fixture
+def chat(second_stack: LiveStack) -> Iterator[ChatSession]:
+    """One widget-like conversation with the second company's gateway."""
+    with httpx.Client(base_url=second_stack.gateway_url) as client:
+        yield ChatSession(client, timeout=60)
+
+
+def say(chat: ChatSession, text: str) -> list[dict[str, Any]]:
+    messages = chat.say(text)
     assert messages, f"no reply to {text!r}"
     return messages
 
@@ -146,18 +149,17 @@ def test_demo_word_list_is_meaningful() -> None:
     assert not words & {"bike", "bikes", "helmet", "northwind", "delivery"}
 
 
-def test_a_bicycle_shop_speaks_for_itself_only(second_stack: LiveStack) -> None:
-    sender = f"e2e-second-{uuid.uuid4().hex[:8]}"
+def test_a_bicycle_shop_speaks_for_itself_only(chat: ChatSession) -> None:
     catalog = Catalog.load(CONTENT / "catalog.json")
     replies: dict[str, list[dict[str, Any]]] = {}
 
-    greeting = replies["greeting"] = say(second_stack, sender, "Hi there!")
+    greeting = replies["greeting"] = say(chat, "Hi there!")
     assert "Northwind Cycles" in greeting[0]["text"], greeting
     assert "electric bikes" in greeting[0]["text"], "the offer comes from the catalog"
     assert greeting[0]["buttons"]
 
     recommendation = replies["recommendation"] = say(
-        second_stack, sender, "Can you recommend an electric bike under £2,000?"
+        chat, "Can you recommend an electric bike under £2,000?"
     )
     cards = [m for m in recommendation if (m.get("custom") or {}).get("kind") == "product"]
     assert cards, recommendation
@@ -166,15 +168,13 @@ def test_a_bicycle_shop_speaks_for_itself_only(second_stack: LiveStack) -> None:
     assert first.name in cards[0]["text"] and "£" in cards[0]["text"], cards[0]
     assert all(s["location"].startswith("catalog.json#") for s in cards[0]["sources"])
 
-    answer = replies["help page"] = say(second_stack, sender, "How long does delivery take?")
+    answer = replies["help page"] = say(chat, "How long does delivery take?")
     cited = [m for m in answer if m["sources"]]
     assert cited, f"a question the help pages answer is answered with sources: {answer}"
     assert any("delivery" in s["location"] for s in cited[0]["sources"]), cited[0]
     assert "5 working days" in cited[0]["text"], cited[0]["text"]
 
-    unknown = replies["unknown"] = say(
-        second_stack, sender, "What's the weather in Vienna tomorrow?"
-    )
+    unknown = replies["unknown"] = say(chat, "What's the weather in Vienna tomorrow?")
     payloads = {b["payload"] for m in unknown for b in m["buttons"]}
     assert "/ask_human" in payloads, unknown
     assert not any(m["sources"] for m in unknown), "a declined answer cites nothing"

@@ -9,7 +9,7 @@ def test_only_configured_channels_are_served(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     client = make_client(rasa=fake_rasa, channels=["rest"])
-    response = client.post("/api/chat", json={"sender_id": "u1", "message": "hi"})
+    response = client.post("/api/chat", json={"message": "hi"})
     assert response.status_code == 404
     assert response.json()["error"] == "the web channel is not enabled on this gateway"
     assert client.get("/api/channels/web/health").status_code == 404
@@ -34,7 +34,7 @@ def test_fallback_names_the_configured_support_address(
     make_client: ClientFactory, closed_url: str
 ) -> None:
     client = make_client(rasa_url=closed_url, support_email="help@example.org")
-    response = client.post("/api/chat", json={"sender_id": "u1", "message": "hi"})
+    response = client.post("/api/chat", json={"message": "hi"})
     assert response.status_code == 503
     [message] = response.json()["messages"]
     assert message["text"].endswith("or email help@example.org.")

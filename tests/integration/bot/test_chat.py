@@ -1,8 +1,9 @@
-"""``POST /api/chat`` with the real app: validation, Rasa failures, the happy path."""
+"""``POST /api/chat`` with the real app: validation, Rasa failures, the happy path, tokens."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from typing import Any
@@ -14,8 +15,10 @@ from bot.messages import FALLBACK_TEXT
 from core.config import Settings
 from tests.conftest import NetworkBlocked
 from tests.integration.bot.conftest import ClientFactory, FakeRasa
+from tests.support.chat import ChatSession
 
-VALID = {"sender_id": "user-1", "message": "What is the return window?"}
+VALID = {"message": "What is the return window?"}
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 # --- bad input: 422 with a sentence a person understands --------------------------------------
@@ -24,21 +27,15 @@ VALID = {"sender_id": "user-1", "message": "What is the return window?"}
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"sender_id": "u1", "message": ""}, "message must not be empty"),
-        ({"sender_id": "u1", "message": "   \n\t "}, "message must not be empty"),
-        ({"sender_id": "u1", "message": "x" * 4001}, "message must be at most 4000 characters"),
-        ({"sender_id": "u1"}, "message is required"),
-        ({"message": "hello"}, "sender_id is required"),
-        ({}, "sender_id is required; message is required"),
-        ({"sender_id": "u1", "message": 42}, "message must be a string"),
-        ({"sender_id": "u1", "message": ["hi"]}, "message must be a string"),
-        ({"sender_id": "u1", "message": None}, "message must be a string"),
-        ({"sender_id": 12, "message": "hi"}, "sender_id must be a string"),
-        ({"sender_id": "", "message": "hi"}, "sender_id must be 1 to 128 characters"),
-        ({"sender_id": "has space", "message": "hi"}, "sender_id must be 1 to 128 characters"),
-        ({"sender_id": "<script>", "message": "hi"}, "sender_id must be 1 to 128 characters"),
-        ({"sender_id": "a" * 129, "message": "hi"}, "sender_id must be 1 to 128 characters"),
-        ({"sender_id": "u1", "message": "hi", "metadata": "x"}, "metadata must be a JSON object"),
+        ({"message": ""}, "message must not be empty"),
+        ({"message": "   \n\t "}, "message must not be empty"),
+        ({"message": "x" * 4001}, "message must be at most 4000 characters"),
+        ({}, "message is required"),
+        ({"metadata": {}}, "message is required"),
+        ({"message": 42}, "message must be a string"),
+        ({"message": ["hi"]}, "message must be a string"),
+        ({"message": None}, "message must be a string"),
+        ({"message": "hi", "metadata": "x"}, "metadata must be a JSON object"),
         (["sender_id", "message"], "request body must be a JSON object"),
         ("hello", "request body must be a JSON object"),
         (None, "request body must be a JSON object"),
@@ -62,7 +59,7 @@ def test_exactly_4000_characters_is_accepted(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     client = make_client(rasa=fake_rasa)
-    response = client.post("/api/chat", json={"sender_id": "u1", "message": "x" * 4000})
+    response = client.post("/api/chat", json={"message": "x" * 4000})
     assert response.status_code == 200
 
 
@@ -70,12 +67,12 @@ def test_exactly_4000_characters_is_accepted(
     ("content", "content_type", "expected"),
     [
         (b"{not json", "application/json", "the request body is not valid JSON"),
-        (b'{"sender_id": "u1", "message": "hi"', "application/json", "not valid JSON"),
+        (b'{"message": "hi"', "application/json", "not valid JSON"),
         (b"\xff\xfe\x00garbage", "application/json", "not valid JSON"),
         (b"", "application/json", "the request body is empty"),
-        (b"sender_id=u1&message=hi", "application/x-www-form-urlencoded", "must be JSON"),
-        (b'{"sender_id": "u1", "message": "hi"}', "text/plain", "must be JSON"),
-        (b'{"sender_id": "u1", "message": "hi"}', None, "must be JSON"),
+        (b"message=hi", "application/x-www-form-urlencoded", "must be JSON"),
+        (b'{"message": "hi"}', "text/plain", "must be JSON"),
+        (b'{"message": "hi"}', None, "must be JSON"),
     ],
 )
 def test_non_json_bodies_are_422(
@@ -95,7 +92,7 @@ def test_non_json_bodies_are_422(
 
 def test_oversized_body_is_413(make_client: ClientFactory, fake_rasa: FakeRasa) -> None:
     client = make_client(rasa=fake_rasa)
-    body = {"sender_id": "u1", "message": "hi", "padding": "x" * 70_000}
+    body = {"message": "hi", "padding": "x" * 70_000}
     response = client.post("/api/chat", json=body)
     assert response.status_code == 413
     assert "at most" in response.json()["error"]
@@ -110,11 +107,13 @@ def test_wrong_method_is_readable(make_client: ClientFactory) -> None:
 # --- Rasa down, failing, slow: 503 with the fallback message, quickly ---------------------------
 
 
-def _assert_fallback(response: Any, sender_id: str = "user-1") -> None:
+def _assert_fallback(response: Any) -> None:
+    """A 503 shows the fallback and still hands out the conversation and its token."""
     assert response.status_code == 503, response.text
     data = response.json()
     assert data["error"]
-    assert data["sender_id"] == sender_id
+    assert UUID_RE.match(data["conversation_id"])
+    assert data["token"] and data["token_expires_at"]
     assert data["messages"] == [{"text": FALLBACK_TEXT, "buttons": [], "sources": [], "custom": {}}]
 
 
@@ -181,22 +180,23 @@ def test_happy_path_merges_rasa_entries(make_client: ClientFactory, fake_rasa: F
     client = make_client(rasa=fake_rasa)
     response = client.post("/api/chat", json={**VALID, "metadata": {"page": "/returns"}})
     assert response.status_code == 200, response.text
-    assert response.json() == {
-        "sender_id": "user-1",
-        "messages": [
-            {
-                "text": "You can return unused equipment within 30 days.",
-                "buttons": [{"title": "Talk to a person", "payload": "/ask_human"}],
-                "sources": [{"title": "Returns", "location": "docs/returns.md#return-window"}],
-                "custom": {"kind": "kb_answer", "answer_id": "a1", "confidence": 0.81},
-            }
-        ],
-    }
+    body = response.json()
+    assert set(body) == {"conversation_id", "token", "token_expires_at", "messages"}
+    conversation_id = body["conversation_id"]
+    assert UUID_RE.match(conversation_id), conversation_id
+    assert body["messages"] == [
+        {
+            "text": "You can return unused equipment within 30 days.",
+            "buttons": [{"title": "Talk to a person", "payload": "/ask_human"}],
+            "sources": [{"title": "Returns", "location": "docs/returns.md#return-window"}],
+            "custom": {"kind": "kb_answer", "answer_id": "a1", "confidence": 0.81},
+        }
+    ]
     assert fake_rasa.requests == [
         {
             "path": "/webhooks/rest/webhook",
             "body": {
-                "sender": "user-1",
+                "sender": conversation_id,
                 "message": "What is the return window?",
                 "metadata": {"page": "/returns", "channel": "web"},
             },
@@ -204,11 +204,33 @@ def test_happy_path_merges_rasa_entries(make_client: ClientFactory, fake_rasa: F
     ]
 
 
+def test_the_token_continues_the_same_conversation(
+    make_client: ClientFactory, fake_rasa: FakeRasa
+) -> None:
+    chat = ChatSession(make_client(rasa=fake_rasa))
+    chat.say("hello")
+    first = chat.conversation_id
+    chat.say("and the return window?")
+    chat.say("thanks", conversation_id=first)  # naming the token's own conversation is fine
+    assert chat.conversation_id == first
+    assert [r["body"]["sender"] for r in fake_rasa.requests] == [first, first, first]
+
+
+def test_each_message_without_a_token_starts_its_own_conversation(
+    make_client: ClientFactory, fake_rasa: FakeRasa
+) -> None:
+    client = make_client(rasa=fake_rasa)
+    one = client.post("/api/chat", json=VALID).json()["conversation_id"]
+    two = client.post("/api/chat", json=VALID).json()["conversation_id"]
+    assert one != two
+    assert [r["body"]["sender"] for r in fake_rasa.requests] == [one, two]
+
+
 def test_message_is_stripped_and_channel_cannot_be_spoofed(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     client = make_client(rasa=fake_rasa)
-    body = {"sender_id": "u:1@x.y-z_", "message": "  hi  ", "metadata": {"channel": "telegram"}}
+    body = {"message": "  hi  ", "metadata": {"channel": "telegram"}}
     assert client.post("/api/chat", json=body).status_code == 200
     sent = fake_rasa.requests[0]["body"]
     assert sent["message"] == "hi"
@@ -219,7 +241,7 @@ def test_empty_rasa_reply_is_an_empty_list(make_client: ClientFactory, fake_rasa
     fake_rasa.reply = []
     response = make_client(rasa=fake_rasa).post("/api/chat", json=VALID)
     assert response.status_code == 200
-    assert response.json() == {"sender_id": "user-1", "messages": []}
+    assert response.json()["messages"] == []
 
 
 def test_images_and_standalone_custom_payloads(

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.auth.conversation_tokens import conversation_tokens_for
 from core.config import Settings
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
 from tests.integration.bot.conftest import ClientFactory, SettingsFactory
@@ -19,8 +20,12 @@ def settings(make_settings: SettingsFactory) -> Settings:
 
 
 @pytest.fixture
-def client(make_client: ClientFactory) -> TestClient:
-    return make_client()
+def client(make_client: ClientFactory, settings: Settings) -> TestClient:
+    """The app, sending the token of conversation ``user-1`` (as the widget would)."""
+    client = make_client()
+    token = conversation_tokens_for(settings).issue("user-1").token
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def _feedback_rows(settings: Settings) -> list[Feedback]:
 def test_feedback_is_stored_with_question_answer_and_chunks(
     client: TestClient, settings: Settings, answer_id: str
 ) -> None:
-    body = {"sender_id": "user-1", "answer_id": answer_id, "rating": "down", "comment": "Too vague"}
+    body = {"answer_id": answer_id, "rating": "down", "comment": "Too vague"}
     response = client.post("/api/feedback", json=body)
     assert response.status_code == 201, response.text
     feedback_id = response.json()["id"]
@@ -67,13 +72,13 @@ def test_feedback_is_stored_with_question_answer_and_chunks(
 
 
 def test_comment_is_optional(client: TestClient, settings: Settings, answer_id: str) -> None:
-    body = {"sender_id": "user-1", "answer_id": answer_id, "rating": "up"}
+    body = {"answer_id": answer_id, "rating": "up"}
     assert client.post("/api/feedback", json=body).status_code == 201
     assert _feedback_rows(settings)[0].comment is None
 
 
 def test_unknown_answer_is_404(client: TestClient, settings: Settings, answer_id: str) -> None:
-    body = {"sender_id": "user-1", "answer_id": "does-not-exist", "rating": "up"}
+    body = {"answer_id": "does-not-exist", "rating": "up"}
     response = client.post("/api/feedback", json=body)
     assert response.status_code == 404
     assert "no answer with this answer_id" in response.json()["error"]
@@ -83,22 +88,26 @@ def test_unknown_answer_is_404(client: TestClient, settings: Settings, answer_id
 def test_answer_of_another_conversation_is_404(
     client: TestClient, settings: Settings, answer_id: str
 ) -> None:
-    body = {"sender_id": "someone-else", "answer_id": answer_id, "rating": "up"}
-    assert client.post("/api/feedback", json=body).status_code == 404
+    other = conversation_tokens_for(settings).issue("someone-else").token
+    body = {"answer_id": answer_id, "rating": "up"}
+    headers = {"Authorization": f"Bearer {other}"}
+    assert client.post("/api/feedback", json=body, headers=headers).status_code == 404
+    # A body naming the answer's conversation changes nothing: the token decides.
+    body = {"sender_id": "user-1", **body}
+    assert client.post("/api/feedback", json=body, headers=headers).status_code == 404
     assert _feedback_rows(settings) == []
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"sender_id": "user-1", "answer_id": "x", "rating": "meh"}, "rating must be one of"),
-        ({"sender_id": "user-1", "answer_id": "x"}, "rating is required"),
-        ({"sender_id": "user-1", "rating": "up"}, "answer_id is required"),
-        ({"answer_id": "x", "rating": "up"}, "sender_id is required"),
-        ({"sender_id": "bad id", "answer_id": "x", "rating": "up"}, "sender_id must be 1 to 128"),
-        ({"sender_id": "user-1", "answer_id": 5, "rating": "up"}, "answer_id must be a string"),
+        ({"answer_id": "x", "rating": "meh"}, "rating must be one of"),
+        ({"answer_id": "x"}, "rating is required"),
+        ({"rating": "up"}, "answer_id is required"),
+        ({"answer_id": "", "rating": "up"}, "answer_id must not be empty"),
+        ({"answer_id": 5, "rating": "up"}, "answer_id must be a string"),
         (
-            {"sender_id": "user-1", "answer_id": "x", "rating": "up", "comment": "c" * 2001},
+            {"answer_id": "x", "rating": "up", "comment": "c" * 2001},
             "comment must be at most 2000 characters",
         ),
         ([], "request body must be a JSON object"),
@@ -114,7 +123,7 @@ def test_bad_feedback_is_422(client: TestClient, body: Any, expected: str) -> No
     ("content", "content_type", "expected"),
     [
         (b"{nope", "application/json", "not valid JSON"),
-        (b'{"sender_id": "user-1"}', "text/plain", "must be JSON"),
+        (b'{"answer_id": "x"}', "text/plain", "must be JSON"),
     ],
 )
 def test_non_json_feedback_is_422(

@@ -8,11 +8,12 @@ import pytest
 
 from core.logging import sender_ref
 from tests.integration.bot.conftest import ClientFactory, FakeRasa
+from tests.support.chat import ChatSession
 
 ALLOWED = "https://shop.example"
 PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
-    "Access-Control-Request-Headers": "content-type",
+    "Access-Control-Request-Headers": "content-type, authorization",
 }
 
 
@@ -41,7 +42,7 @@ def test_simple_request_from_an_allowed_origin(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
     client = make_client(rasa=fake_rasa, cors_allow_origins=[ALLOWED])
-    body = {"sender_id": "u1", "message": "hi"}
+    body = {"message": "hi"}
     response = client.post("/api/chat", json=body, headers={"Origin": ALLOWED})
     assert response.headers["access-control-allow-origin"] == ALLOWED
     other = client.post("/api/chat", json=body, headers={"Origin": "https://evil.example"})
@@ -86,7 +87,7 @@ def test_token_on_status_not_on_the_webhook(
     caplog.set_level(logging.INFO, logger="bot")
     client = make_client(rasa=fake_rasa, action_server_url=fake_rasa.url)
     assert client.get("/healthz").status_code == 200
-    assert client.post("/api/chat", json={"sender_id": "u1", "message": "hi"}).status_code == 200
+    assert client.post("/api/chat", json={"message": "hi"}).status_code == 200
     tokens = {c["path"]: c["token"] for c in fake_rasa.calls}
     assert tokens["/status"] == fake_rasa.auth_token
     assert tokens["/webhooks/rest/webhook"] is None
@@ -109,24 +110,25 @@ def test_typed_inform_payload_never_reaches_rasa_as_a_payload(
     caplog.set_level(logging.INFO, logger="bot")
     client = make_client(rasa=fake_rasa)
     typed = '/inform{"email":"x@y.z"}'
-    response = client.post("/api/chat", json={"sender_id": "user-7", "message": typed})
+    response = client.post("/api/chat", json={"message": typed})
     assert response.status_code == 200
+    conversation_id = response.json()["conversation_id"]
     [request] = fake_rasa.requests
     assert request["body"]["message"] == 'inform{"email":"x@y.z"}'
     assert not request["body"]["message"].startswith("/")
-    assert f"chat.payload.neutralised channel=web sender={sender_ref('user-7')}" in caplog.text
-    assert "x@y.z" not in caplog.text and "user-7" not in caplog.text
+    ref = sender_ref(conversation_id)
+    assert f"chat.payload.neutralised channel=web sender={ref}" in caplog.text
+    assert "x@y.z" not in caplog.text and conversation_id not in caplog.text
 
 
 def test_button_payload_just_offered_reaches_rasa(
     make_client: ClientFactory, fake_rasa: FakeRasa
 ) -> None:
-    client = make_client(rasa=fake_rasa)
-    first = client.post("/api/chat", json={"sender_id": "user-8", "message": "returns?"})
-    [offered] = first.json()["messages"][0]["buttons"]
+    chat = ChatSession(make_client(rasa=fake_rasa))
+    [offered] = chat.say("returns?")[0]["buttons"]
     assert offered["payload"] == "/ask_human"
-    client.post("/api/chat", json={"sender_id": "user-8", "message": "/ask_human"})
-    client.post("/api/chat", json={"sender_id": "user-8", "message": "/buy"})
+    chat.say("/ask_human")
+    chat.say("/buy")
     assert [r["body"]["message"] for r in fake_rasa.requests] == ["returns?", "/ask_human", "buy"]
 
 

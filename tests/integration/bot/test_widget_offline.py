@@ -159,9 +159,11 @@ def test_widget_renders_replies_buttons_sources_and_feedback(
         assert fake_rasa.requests[-1]["body"]["message"] == "/ask_human"
         expect(bot.locator(".concierge-button")).to_be_disabled()
 
-        # The conversation id is a UUID in localStorage, and the one sent to Rasa.
-        sender_id = page.evaluate("localStorage.getItem('concierge.sender_id')")
+        # The gateway's conversation id and its token are in localStorage; every message went
+        # to that one conversation.
+        sender_id = page.evaluate("localStorage.getItem('concierge.conversation_id')")
         assert UUID_RE.match(sender_id), sender_id
+        assert page.evaluate("localStorage.getItem('concierge.token')")
         assert {r["body"]["sender"] for r in fake_rasa.requests} == {sender_id}
 
         # A reload keeps the visible conversation (and the feedback state).
@@ -170,7 +172,7 @@ def test_widget_renders_replies_buttons_sources_and_feedback(
         expect(page.locator(BOT)).to_have_count(2)
         expect(page.locator(USER)).to_have_count(2)
         expect(page.locator(".concierge-feedback-thanks")).to_have_count(1)
-        assert page.evaluate("localStorage.getItem('concierge.sender_id')") == sender_id
+        assert page.evaluate("localStorage.getItem('concierge.conversation_id')") == sender_id
 
 
 def test_widget_texts_come_from_the_company_settings(
@@ -197,3 +199,54 @@ def test_widget_texts_come_from_the_company_settings(
         page.press("#concierge-input", "Enter")
         expect(page.locator(BOT).last).to_contain_text("help@velo.example", timeout=15_000)
         assert "kestrel" not in page.locator("#concierge-root").inner_text().lower()
+
+
+def test_widget_sends_its_token_and_starts_over_when_it_is_refused(
+    make_settings: SettingsFactory, fake_rasa: FakeRasa, tmp_path: Path
+) -> None:
+    settings = make_settings(rasa=fake_rasa)
+    app = create_app(settings, transport=fake_rasa.transport)
+    with (
+        serve(app) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "token-refused"),
+    ):
+        seen: list[str | None] = []
+        page.on(
+            "request",
+            lambda request: (
+                seen.append(request.headers.get("authorization"))
+                if request.url.endswith("/api/chat") and request.method == "POST"
+                else None
+            ),
+        )
+        page.goto(base_url + "/")
+        open_and_send(page, "hello")
+        expect(page.locator(BOT)).to_have_count(1)
+        first = page.evaluate("localStorage.getItem('concierge.conversation_id')")
+        token = page.evaluate("localStorage.getItem('concierge.token')")
+        assert UUID_RE.match(first) and token
+
+        page.fill("#concierge-input", "second question")
+        page.press("#concierge-input", "Enter")
+        expect(page.locator(BOT)).to_have_count(2)
+        assert seen == [None, f"Bearer {token}"]
+        renewed = page.evaluate("localStorage.getItem('concierge.token')")
+        assert renewed, "the reply's token is kept"
+
+        # A token the gateway refuses (here: tampered with) is dropped; the message starts a
+        # new conversation and the customer is told so, politely.
+        page.evaluate("localStorage.setItem('concierge.token', 'tampered.token')")
+        page.fill("#concierge-input", "third question")
+        page.press("#concierge-input", "Enter")
+        notice = page.locator(".concierge-notice")
+        expect(notice).to_contain_text("started a new one")
+        expect(page.locator(USER)).to_have_text(["third question"])
+        expect(page.locator(f"{BOT}:not(.concierge-notice)")).to_have_count(1)
+        assert seen[-2:] == ["Bearer tampered.token", None]
+        second = page.evaluate("localStorage.getItem('concierge.conversation_id')")
+        assert UUID_RE.match(second) and second != first
+        assert page.evaluate("localStorage.getItem('concierge.token')") not in (None, renewed)
+        senders = [r["body"]["sender"] for r in fake_rasa.requests]
+        assert senders == [first, first, second]
+        assert [r["body"]["message"] for r in fake_rasa.requests][-1] == "third question"

@@ -43,7 +43,7 @@ def test_web_parse() -> None:
 
 def test_web_render() -> None:
     assert WebChannel().render(REPLY, recipient_id="abc") == {
-        "sender_id": "abc",
+        "conversation_id": "abc",
         "messages": [
             {
                 "text": "Hi",

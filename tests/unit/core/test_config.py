@@ -82,10 +82,28 @@ def test_production_accepts_real_secrets_and_hides_them() -> None:
         rasa_auth_token="t0k3n-7f1a9c",
         llm_base_url="https://llm.internal/v1",
         llm_api_key="sk-live-abc",
+        conversation_token_secret="c0nv-9d8e7f6a5b4c3d2e1f00",
     )
     assert isinstance(settings.rasa_auth_token, SecretStr)
     assert "t0k3n" not in repr(settings) and "sk-live" not in repr(settings)
     assert "sk-live" not in str(settings.knowledge)
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "secret"])
+def test_production_refuses_a_missing_conversation_token_secret(secret: str | None) -> None:
+    with pytest.raises(ValidationError, match="CONCIERGE_CONVERSATION_TOKEN_SECRET"):
+        build(
+            environment="production",
+            rasa_auth_token="a-real-token-1234",
+            conversation_token_secret=secret,
+        )
+
+
+def test_production_refuses_a_placeholder_rest_api_key_but_accepts_none() -> None:
+    real = {"rasa_auth_token": "a-real-token-1234", "conversation_token_secret": "k" * 32}
+    with pytest.raises(ValidationError, match="CONCIERGE_REST_API_KEY"):
+        build(environment="production", rest_api_key="changeme", **real)
+    assert build(environment="production", **real).rest_api_key is None
 
 
 def test_is_placeholder() -> None:
