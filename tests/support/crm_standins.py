@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -374,3 +375,75 @@ class TelegramStandIn(StandIn):
             }
             self.messages.append(message)
         return 200, {"ok": True, "result": message}, {}
+
+
+class SMTPStandIn:
+    """A plain SMTP server (RFC 5321 subset: EHLO, MAIL, RCPT, DATA, QUIT) on 127.0.0.1.
+
+    Recipients in ``refuse`` get 550; ``busy`` makes the greeting a 421 (try again later).
+    """
+
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+        self.refuse = refuse
+        self.busy = False
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.server: socketserver.ThreadingTCPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.server_address[1])
+
+    @contextmanager
+    def running(self) -> Iterator[SMTPStandIn]:
+        stand_in = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self) -> None:
+                if stand_in.busy:
+                    self.reply("421 stand-in busy, try again later")
+                    return
+                self.reply("220 stand-in ESMTP")
+                sender, recipients = "", []
+                while True:
+                    raw = self.rfile.readline()
+                    if not raw:
+                        return
+                    command = raw.decode().strip()
+                    verb = command.split(" ", 1)[0].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.reply("250 stand-in")
+                    elif verb == "MAIL":
+                        sender, recipients = command.split(":", 1)[1].strip(" <>"), []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        address = command.split(":", 1)[1].strip(" <>")
+                        if address in stand_in.refuse:
+                            self.reply("550 no such mailbox")
+                        else:
+                            recipients.append(address)
+                            self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 end with <CRLF>.<CRLF>")
+                        lines = []
+                        while (line := self.rfile.readline()) not in (b".\r\n", b""):
+                            lines.append(line)
+                        stand_in.messages.append((sender, recipients, b"".join(lines)))
+                        self.reply("250 OK queued")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("502 not implemented")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()

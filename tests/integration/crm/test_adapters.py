@@ -292,3 +292,36 @@ def test_telegram_sends_the_summary_and_honours_retry_after(sqlite_engine, captu
     assert lead.quotes[0].number in text and f"{BASE}/admin/leads/{lead.id}" in text
     assert not wrong_chat.value.retryable and "chat not found" in wrong_chat.value.reason
     assert json.dumps(telegram.messages)  # plain JSON, as the Bot API takes
+
+
+# --- e-mail -------------------------------------------------------------------------------
+
+
+def test_email_mails_the_summary_and_classifies_refusals(sqlite_engine, capture) -> None:  # type: ignore[no-untyped-def]
+    from email import message_from_bytes
+
+    from bot.notify.email import EmailNotifier
+    from tests.support.crm_standins import SMTPStandIn
+
+    lead = capture(sqlite_engine, settings())
+    with SMTPStandIn(refuse=frozenset({"nobody@example.com"})).running() as smtp:
+
+        def notifier(*to: str) -> EmailNotifier:
+            return EmailNotifier(
+                "127.0.0.1", smtp.port, "bot@example.com", to, BASE, starttls=False, timeout=2
+            )
+
+        result = notifier("sales@example.com").deliver(lead, delivery("k-mail"))
+        with pytest.raises(DeliveryError) as refused:
+            notifier("nobody@example.com").deliver(lead, delivery())
+        smtp.busy = True
+        with pytest.raises(DeliveryError) as busy:
+            notifier("sales@example.com").deliver(lead, delivery())
+    (sender, recipients, raw) = smtp.messages[0]
+    assert (sender, recipients) == ("bot@example.com", ["sales@example.com"])
+    mail = message_from_bytes(raw)
+    assert mail["Subject"] == f"Hot lead: Dana Buyer1 (Acme Offices), score {lead.score}"
+    assert "k-mail" in (result.crm_id or "")
+    assert lead.quotes[0].number in mail.get_payload()
+    assert not refused.value.retryable
+    assert busy.value.retryable and busy.value.status_code == 421
