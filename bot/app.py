@@ -19,10 +19,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.auth.conversation_tokens import conversation_tokens_for
+from bot.auth.staff import install_auth_handlers
+from bot.auth.throttle import login_throttle_for
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
-from bot.routers import channels, chat, health, pages, sources, widget
+from bot.routers import auth, channels, chat, health, pages, sources, widget
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
 from channels.registry import build_channels
@@ -120,6 +122,7 @@ def create_app(
                     rasa, fallback_message(fallback_text(settings.company))
                 ),
                 tokens=conversation_tokens_for(settings),
+                throttle=login_throttle_for(settings),
             )
             logger.info(
                 "gateway.started rasa_url=%s rasa_auth=%s database=%s channels=%s",
@@ -141,11 +144,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_auth_handlers(app)
     app.include_router(chat.router)
     app.include_router(channels.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(sources.router)
     app.include_router(widget.router)
+    app.include_router(auth.router)
+    app.include_router(auth.pages)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

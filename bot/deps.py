@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from bot.auth.bearer import Unauthorized, bearer_token, same_secret
 from bot.auth.conversation_tokens import ConversationTokens, TokenRefused
+from bot.auth.throttle import LoginThrottle
 from bot.rasa_client import RasaClient
 from bot.routers.errors import ApiError
 from bot.services.conversation import ConversationService
@@ -39,6 +40,8 @@ class GatewayState:
     conversation: ConversationService
     tokens: ConversationTokens
     """Signs and checks the web widget's conversation tokens."""
+    throttle: LoginThrottle
+    """Counts staff sign-in attempts (per account and per client address)."""
 
 
 def get_state(request: Request) -> GatewayState:

@@ -5,6 +5,7 @@ Nothing connects at import time; the schema is created and upgraded only by the 
 (``concierge db upgrade``), never by ``create_all``.
 """
 
+from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
@@ -15,6 +16,9 @@ __all__ = [
     "Feedback",
     "HandoffRequest",
     "KBAnswer",
+    "LoginAttempt",
+    "StaffSession",
+    "StaffUser",
     "UnitOfWork",
     "get_engine",
     "new_id",
