@@ -24,13 +24,14 @@ from bot.auth.throttle import login_throttle_for
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
-from bot.routers import auth, channels, chat, health, pages, sources, widget
+from bot.routers import auth, channels, chat, health, pages, quotes, sources, widget
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
 from channels.registry import build_channels
 from core.config import Settings, get_settings
 from core.storage import get_engine
 from core.storage.migrate import schema_problem
+from knowledge.pricing import check_pricing
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # a wrong pricing file stops the gateway here, naming the line to fix
+        check_pricing(settings.content_dir)
         engine = get_engine(settings.sqlalchemy_url)
         # The schema is the migrations' job (`concierge db upgrade`); chat works without the
         # database, and /healthz says what is wrong with it.
@@ -151,6 +154,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(sources.router)
     app.include_router(widget.router)
+    app.include_router(quotes.router)
     app.include_router(auth.router)
     app.include_router(auth.pages)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))

@@ -29,6 +29,7 @@ to the net amounts and shipping.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.catalog import Product
+
+logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -443,3 +446,25 @@ def load_pricing(path: Path) -> PricingRules:
 def get_pricing(path: Path) -> PricingRules:
     """Return the pricing rules at ``path`` (cached; ``cache_clear()`` after changing it)."""
     return load_pricing(path)
+
+
+PRICING_FILE = "pricing.yml"
+
+
+def check_pricing(content_dir: Path, currency: str | None = None) -> PricingRules | None:
+    """Validate the content folder's pricing rules at start-up; None when it has none.
+
+    A folder without ``pricing.yml`` runs without instant quotes (the assistant hands quote
+    requests to sales); a file that is wrong, or in another currency than the catalog,
+    raises ``PricingError`` so that the process refuses to start with the line to fix.
+    """
+    path = content_dir / PRICING_FILE
+    if not path.exists():
+        logger.warning("kb.pricing.missing path=%s instant quotes are off", path)
+        return None
+    rules = load_pricing(path)
+    if currency and rules.currency != currency.upper():
+        raise PricingError(
+            f"{path}: currency {rules.currency} differs from the catalog's {currency}"
+        )
+    return rules

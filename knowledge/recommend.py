@@ -113,6 +113,10 @@ class Recommender:
         self._vectors: Matrix | None = None
         self._features: dict[str, Matrix] = {}
 
+    def warm_up(self) -> None:
+        """Embed the catalog's product descriptions now rather than on the first request."""
+        self._product_vectors()
+
     def _product_vectors(self) -> Matrix:
         with self._lock:
             if self._vectors is None:
