@@ -197,12 +197,12 @@ def _need(details: LeadDetails, rules: ScoringRules) -> list[ScoreReason]:
     return reasons
 
 
-def _per_item(rule: str, count: int, per: PerItem, noun: str) -> ScoreReason | None:
+def _per_item(rule: str, count: int, per: PerItem, nouns: tuple[str, str]) -> ScoreReason | None:
     if count <= 0:
         return None
     points = min(per.max, per.points * count)
-    plural = noun if count == 1 else f"{noun}s"
-    return ScoreReason(rule, points, f"{count} {plural} ({per.points} each, at most {per.max})")
+    noun = nouns[0] if count == 1 else nouns[1]
+    return ScoreReason(rule, points, f"{count} {noun} ({per.points} each, at most {per.max})")
 
 
 def score_lead(details: LeadDetails, rules: ScoringRules) -> Score:
@@ -216,9 +216,11 @@ def score_lead(details: LeadDetails, rules: ScoringRules) -> Score:
             "products_asked",
             len(set(details.products_asked)),
             rules.engagement.products_asked,
-            "product asked about",
+            ("product asked about", "products asked about"),
         ),
-        _per_item("quotes", len(set(details.quote_numbers)), rules.engagement.quotes, "quote"),
+        _per_item(
+            "quotes", len(set(details.quote_numbers)), rules.engagement.quotes, ("quote", "quotes")
+        ),
     ]
     reasons = tuple(reason for reason in candidates if reason is not None and reason.points > 0)
     value = min(100, sum(reason.points for reason in reasons))

@@ -112,3 +112,11 @@ def test_missing_and_unparsable_files_are_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text("budget: [\n")
     with pytest.raises(ScoringRulesError, match="not valid YAML"):
         load_scoring_rules(tmp_path / "broken.yml")
+
+
+def test_reasons_read_as_sentences(rules) -> None:  # type: ignore[no-untyped-def]
+    score = score_lead(details(products_asked=("a", "b"), quote_numbers=("Q-1",)), rules)
+    assert [r.detail for r in score.reasons] == [
+        "2 products asked about (3 each, at most 9)",
+        "1 quote (6 each, at most 12)",
+    ]
