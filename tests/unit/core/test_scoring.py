@@ -120,3 +120,26 @@ def test_reasons_read_as_sentences(rules) -> None:  # type: ignore[no-untyped-de
         "2 products asked about (3 each, at most 9)",
         "1 quote (6 each, at most 12)",
     ]
+
+
+def test_the_worked_example_in_the_docs_is_what_the_code_computes(rules) -> None:  # type: ignore[no-untyped-def]
+    page = (PROJECT_ROOT / "docs" / "scoring.md").read_text()
+    table = page.split("<!-- worked-example -->")[1].split("<!-- /worked-example -->")[0]
+    score = score_lead(
+        details(
+            name="Ana Pérez",
+            company="Perez & Co",
+            role="Office Manager",
+            team_size=40,
+            budget=Decimal("5000"),
+            currency="EUR",
+            timeline="next month",
+            need="coffee for a 40-person office",
+            products_asked=("kestrel-batch-brewer", "office-bean-subscription"),
+            quote_numbers=("Q-2026-000042",),
+        ),
+        rules,
+    )
+    rows = [f"| {reason.rule} | {reason.points} | {reason.detail} |" for reason in score.reasons]
+    rows.append(f"| **total** | **{score.value}** | **{score.grade}** (at least 70) |")
+    assert [line for line in table.strip().splitlines()[2:]] == rows
