@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.auth.conversation_tokens import conversation_tokens_for
 from bot.auth.staff import install_auth_handlers
 from bot.auth.throttle import login_throttle_for
+from bot.crm import routes as lead_routes
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
@@ -157,5 +158,6 @@ def create_app(
     app.include_router(quotes.router)
     app.include_router(auth.router)
     app.include_router(auth.pages)
+    app.include_router(lead_routes.router)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

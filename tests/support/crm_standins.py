@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from bot.crm.signing import IDEMPOTENCY_HEADER, verify
 
@@ -60,8 +60,7 @@ class StandIn:
     @property
     def url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def fail_next(self, *failures: Failure) -> None:
         with self.lock:
@@ -73,11 +72,12 @@ class StandIn:
             self.rng = random.Random(chaos.seed if chaos else 7)
 
     @contextmanager
-    def running(self) -> Iterator[StandIn]:
+    def running(self) -> Iterator[Self]:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms stall)
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -395,7 +395,7 @@ class SMTPStandIn:
         return int(self.server.server_address[1])
 
     @contextmanager
-    def running(self) -> Iterator[SMTPStandIn]:
+    def running(self) -> Iterator[Self]:
         stand_in = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -407,7 +407,7 @@ class SMTPStandIn:
                     self.reply("421 stand-in busy, try again later")
                     return
                 self.reply("220 stand-in ESMTP")
-                sender, recipients = "", []
+                sender, recipients = "", list[str]()
                 while True:
                     raw = self.rfile.readline()
                     if not raw:
