@@ -266,7 +266,9 @@ def test_a_claim_is_won_once_and_an_expired_lease_is_claimed_again(engine) -> No
         # The first claim is gone: its late outcome does not count.
         assert record_success(session, first, "late", entry_started()) == "lost"
         assert (
-            record_failure(session, second, error="HTTP 503", started_at=entry_started(), retry_at=None)
+            record_failure(
+                session, second, error="HTTP 503", started_at=entry_started(), retry_at=None
+            )
             == "dead"
         )
     with session_scope(engine) as session:
@@ -282,7 +284,9 @@ def test_concurrent_claims_never_share_an_entry(engine) -> None:  # type: ignore
         with session_scope(engine) as session:
             capture_lead(
                 session,
-                LeadDetails(conversation_id=f"c{index}", channel="web", email=f"p{index}@x.example"),
+                LeadDetails(
+                    conversation_id=f"c{index}", channel="web", email=f"p{index}@x.example"
+                ),
                 config,
                 RULES,
             )
