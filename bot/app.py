@@ -25,10 +25,12 @@ from bot.crm import routes as lead_routes
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
-from bot.routers import auth, channels, chat, health, pages, quotes, sources, widget
+from bot.routers import auth, channels, chat, events, health, pages, quotes, sources, widget
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
+from bot.services.realtime import RealtimeHub
 from channels.registry import build_channels
+from channels.web import WebChannel
 from core.config import Settings, get_settings
 from core.storage import get_engine
 from core.storage.migrate import schema_problem
@@ -66,7 +68,7 @@ class PublicCORSMiddleware:
             app,
             allow_origins=list(allow_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["content-type", "authorization"],
+            allow_headers=["content-type", "authorization", "last-event-id"],
             max_age=600,
         )
 
@@ -104,6 +106,10 @@ def create_app(
         if problem:
             logger.error("gateway.db.not_ready reason=%s", problem)
         connectors = build_channels(settings.channels)
+        realtime = RealtimeHub(engine)
+        web = connectors.get("web")
+        if isinstance(web, WebChannel):
+            web.push = realtime.publish_messages  # later replies reach the open chat live
         timeout = httpx.Timeout(settings.rasa_timeout_seconds)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         token = settings.rasa_auth_token
@@ -127,6 +133,7 @@ def create_app(
                 ),
                 tokens=conversation_tokens_for(settings),
                 throttle=login_throttle_for(settings),
+                realtime=realtime,
             )
             logger.info(
                 "gateway.started rasa_url=%s rasa_auth=%s database=%s channels=%s",
@@ -150,6 +157,7 @@ def create_app(
     install_error_handlers(app)
     install_auth_handlers(app)
     app.include_router(chat.router)
+    app.include_router(events.router)
     app.include_router(channels.router)
     app.include_router(health.router)
     app.include_router(pages.router)

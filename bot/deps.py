@@ -21,6 +21,7 @@ from bot.auth.throttle import LoginThrottle
 from bot.rasa_client import RasaClient
 from bot.routers.errors import ApiError
 from bot.services.conversation import ConversationService
+from bot.services.realtime import RealtimeHub
 from channels.base import Channel
 from core.config import Settings
 
@@ -42,6 +43,8 @@ class GatewayState:
     """Signs and checks the web widget's conversation tokens."""
     throttle: LoginThrottle
     """Counts staff sign-in attempts (per account and per client address)."""
+    realtime: RealtimeHub
+    """Stores and streams the events pushed to customers' open chats."""
 
 
 def get_state(request: Request) -> GatewayState:
@@ -185,3 +188,11 @@ RequiredConversationDep = Annotated[str, Depends(require_token_conversation)]
 """The conversation the bearer token grants (401 without one)."""
 RestApiKeyDep = Annotated[None, Depends(require_rest_api_key)]
 """Checks the REST channel's API key."""
+
+
+def get_realtime(state: StateDep) -> RealtimeHub:
+    """Return the live push hub."""
+    return state.realtime
+
+
+RealtimeDep = Annotated[RealtimeHub, Depends(get_realtime)]

@@ -10,7 +10,7 @@ Outgoing: ``{"conversation_id": str, "messages": [{"text", "buttons", "sources",
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from channels.base import (
     MAX_MESSAGE_LENGTH,
     JsonChannel,
+    Undeliverable,
     check_sender_id,
     check_text,
 )
@@ -71,12 +72,32 @@ class WebChatRequest(BaseModel):
         return check_metadata(value)
 
 
+PushSink = Callable[[str, Sequence[OutgoingMessage]], Awaitable[None]]
+"""Delivers later replies to a conversation's open chat (the gateway's live push)."""
+
+
 class WebChannel(JsonChannel):
-    """The widget's connector; built by :meth:`from_credentials` like Rasa's connectors."""
+    """The widget's connector; built by :meth:`from_credentials` like Rasa's connectors.
+
+    With a ``push`` sink (the gateway attaches its live push), later replies go straight to
+    the customer's open chat; without one they wait for the conversation's next turn.
+    """
 
     name = "web"
     request_model = WebChatRequest
     sender_field = "sender_id"
+    push: PushSink | None = None
+
+    async def send(self, recipient_id: str, messages: Sequence[OutgoingMessage]) -> None:
+        """Push later replies live, or keep them for the next turn when nothing can push."""
+        if self.push is None:
+            await super().send(recipient_id, messages)
+            return
+        try:
+            check_sender_id(recipient_id, name="recipient_id")
+        except ValueError as error:
+            raise Undeliverable(self.name, str(error)) from None
+        await self.push(recipient_id, list(messages))
 
     def render(self, messages: Sequence[OutgoingMessage], *, recipient_id: str) -> dict[str, Any]:
         """Return the ``/api/chat`` response body (without the token the gateway adds)."""

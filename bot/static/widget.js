@@ -17,6 +17,12 @@
  * stored one. Both live in localStorage, so the conversation survives a reload. When the
  * gateway refuses the token (401: expired or not valid), the widget forgets it, tells the
  * customer, and sends the message again as the start of a new conversation.
+ *
+ * Live push: once it has a token the widget listens on GET /api/chat/events (server-sent
+ * events, read with fetch so the token travels in the Authorization header) and shows what
+ * arrives without the customer typing: a person's replies, "a person has joined", the
+ * hand-back. The last event id is kept in localStorage and sent as Last-Event-ID when the
+ * stream reconnects, so nothing is lost or shown twice.
  */
 (function () {
   "use strict";
@@ -28,6 +34,12 @@
   var TOKEN_KEY = "concierge.token";
   var CONVERSATION_KEY = "concierge.conversation_id";
   var OLD_SENDER_KEY = "concierge.sender_id"; // before conversation tokens: no longer used
+  var LAST_EVENT_KEY = "concierge.last_event_id";
+  var STREAM_RETRY_MS = 3000;
+  var NOTICES = {
+    agent_joined: "A person from our team has joined the conversation.",
+    agent_left: "You're back with the assistant."
+  };
   var TRANSCRIPT_KEY = "concierge.transcript";
   var OPEN_KEY = "concierge.open";
   var MAX_ENTRIES = 200;
@@ -169,6 +181,130 @@
   function forgetConversation() {
     removeItem(local, TOKEN_KEY);
     removeItem(local, CONVERSATION_KEY);
+    removeItem(local, LAST_EVENT_KEY);
+    stopStream();
+  }
+
+  // --- live push: GET /api/chat/events (server-sent events read with fetch, so the token
+  // goes in the Authorization header; Last-Event-ID resumes after the last event seen) ------
+
+  var stream = { controller: null, timer: null, token: null };
+
+  function stopStream() {
+    if (stream.timer) {
+      window.clearTimeout(stream.timer);
+      stream.timer = null;
+    }
+    if (stream.controller) {
+      stream.controller.abort();
+      stream.controller = null;
+    }
+    stream.token = null;
+  }
+
+  function scheduleStream() {
+    if (!stream.timer) {
+      stream.timer = window.setTimeout(function () {
+        stream.timer = null;
+        startStream();
+      }, STREAM_RETRY_MS);
+    }
+  }
+
+  function startStream() {
+    var token = conversationToken();
+    if (!token || stream.controller || typeof AbortController !== "function" ||
+        typeof TextDecoder !== "function") {
+      return;
+    }
+    var controller = new AbortController();
+    stream.controller = controller;
+    stream.token = token;
+    var headers = { Accept: "text/event-stream", Authorization: "Bearer " + token };
+    var last = getItem(local, LAST_EVENT_KEY);
+    if (last && /^[0-9]+$/.test(last)) {
+      headers["Last-Event-ID"] = last;
+    }
+    window.fetch(origin + "/api/chat/events", {
+      headers: headers, signal: controller.signal, credentials: "omit", mode: "cors"
+    }).then(function (response) {
+      if (response.status === 401) {
+        return "refused"; // the next message starts over
+      }
+      if (!response.ok || !response.body) {
+        return "retry";
+      }
+      return readEvents(response.body.getReader()).then(function () { return "retry"; });
+    }).catch(function () {
+      return controller.signal.aborted ? "stopped" : "retry";
+    }).then(function (outcome) {
+      if (stream.controller === controller) {
+        stream.controller = null;
+      }
+      if (outcome === "retry" && !controller.signal.aborted) {
+        scheduleStream();
+      }
+    });
+  }
+
+  function readEvents(reader) {
+    var decoder = new TextDecoder();
+    var buffer = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          return;
+        }
+        buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, "\n");
+        var end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          handleEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function handleEvent(block) {
+    var fields = { event: "message", data: [] };
+    block.split("\n").forEach(function (line) {
+      if (!line || line.charAt(0) === ":") {
+        return;
+      }
+      var colon = line.indexOf(":");
+      var name = colon >= 0 ? line.slice(0, colon) : line;
+      var value = colon >= 0 ? line.slice(colon + 1).replace(/^ /, "") : "";
+      if (name === "data") {
+        fields.data.push(value);
+      } else if (name === "event" || name === "id") {
+        fields[name] = value;
+      }
+    });
+    if (!fields.data.length) {
+      return;
+    }
+    var data;
+    try {
+      data = JSON.parse(fields.data.join("\n"));
+    } catch (error) {
+      return;
+    }
+    if (fields.id && /^[0-9]+$/.test(fields.id)) {
+      var seen = getItem(local, LAST_EVENT_KEY);
+      if (seen && Number(seen) >= Number(fields.id)) {
+        return; // already shown
+      }
+      setItem(local, LAST_EVENT_KEY, fields.id);
+    }
+    if (fields.event === "message") {
+      botEntries(data && data.messages, false).forEach(addEntry);
+    } else if (NOTICES[fields.event]) {
+      addEntry({ role: "bot", text: NOTICES[fields.event], buttons: [], sources: [], custom: {},
+                 notice: true });
+    }
   }
 
   function loadTranscript() {
@@ -370,6 +506,7 @@
     for (var j = 0; j < transcript.length; j++) {
       log.appendChild(renderEntry(transcript[j]));
     }
+    startStream();
     if (getItem(session, OPEN_KEY) === "1") {
       open({ focus: false });
     }
@@ -672,6 +809,7 @@
       .then(function (result) {
         var body = result.body || {};
         keepConversation(body);
+        startStream();
         if (result.ok) {
           botEntries(body.messages, false).forEach(addEntry);
           return;

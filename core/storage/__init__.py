@@ -7,12 +7,14 @@ Nothing connects at import time; the schema is created and upgraded only by the 
 
 from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
+from core.storage.events import ConversationEvent
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
 
 __all__ = [
     "Base",
     "ContactRequest",
+    "ConversationEvent",
     "Feedback",
     "HandoffRequest",
     "KBAnswer",

@@ -6,7 +6,9 @@ page. These tests need no trained model: the end-to-end suite covers the real Ra
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.messages import FALLBACK_TEXT
+from core.messages import OutgoingMessage
 from core.storage import Feedback, KBAnswer, get_engine, session_scope
 from tests.integration.bot.conftest import FakeRasa, SettingsFactory
 from tests.support.browser import chromium_page, screenshot_on_failure
@@ -250,3 +253,51 @@ def test_widget_sends_its_token_and_starts_over_when_it_is_refused(
         senders = [r["body"]["sender"] for r in fake_rasa.requests]
         assert senders == [first, first, second]
         assert [r["body"]["message"] for r in fake_rasa.requests][-1] == "third question"
+
+
+def agent_says(state: Any, conversation_id: str, text: str) -> bool:
+    """Deliver a later reply as the gateway does, from a thread of its own (Playwright's
+    sync API keeps an event loop running in this one)."""
+    outcome: list[bool] = []
+
+    def run() -> None:
+        web = state.channels["web"]
+        message = [OutgoingMessage(text=text)]
+        outcome.append(asyncio.run(state.conversation.deliver(web, conversation_id, message)))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(15)
+    return outcome == [True]
+
+
+def test_widget_shows_pushed_replies_without_typing_and_resumes_after_a_reload(
+    make_settings: SettingsFactory, fake_rasa: FakeRasa, tmp_path: Path
+) -> None:
+    settings = make_settings(rasa=fake_rasa)
+    app = create_app(settings, transport=fake_rasa.transport)
+    with (
+        serve(app) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "live-push"),
+    ):
+        page.goto(base_url + "/")
+        open_and_send(page, "I'd like to talk to a person")
+        expect(page.locator(BOT)).to_have_count(1)
+        conversation_id = page.evaluate("localStorage.getItem('concierge.conversation_id')")
+        state = app.state.gateway
+
+        # A notice and a person's reply arrive while the customer types nothing.
+        state.realtime.append(conversation_id, "agent_joined", {})
+        expect(page.locator(".concierge-notice")).to_contain_text("has joined the conversation")
+        assert agent_says(state, conversation_id, "Hi, Sam here.")
+        expect(page.locator(BOT).last).to_have_text("Hi, Sam here.")
+        assert page.evaluate("localStorage.getItem('concierge.last_event_id')") is not None
+
+        # A reload reconnects from the last event seen: nothing lost, nothing twice.
+        page.reload()
+        expect(page.locator(BOT)).to_have_count(3)
+        assert agent_says(state, conversation_id, "Still there?")
+        expect(page.locator(BOT).last).to_have_text("Still there?")
+        expect(page.locator(BOT)).to_have_count(4)
+        expect(page.locator(BOT, has_text="Hi, Sam here.")).to_have_count(1)
