@@ -21,17 +21,21 @@ from sanic.worker.loader import AppLoader
 from actions import deps
 from core.logging import configure_logging, load_pseudonym_key
 from core.storage.migrate import schema_problem
+from knowledge.pricing import check_pricing
 
 logger = logging.getLogger(__name__)
 
 
 async def _warm_up(app: Sanic[Any, Any]) -> None:
-    """Check the database schema and load the knowledge base before serving."""
+    """Check the database schema and the pricing rules, load the knowledge base, then serve."""
     problem = schema_problem(deps.get_database())
     if problem:
         logger.error("actions.db.not_ready reason=%s", problem)
     deps.get_knowledge_base().warm_up()
-    deps.get_catalog()
+    catalog = deps.get_catalog()
+    # a wrong pricing file stops the server here, naming the line to fix
+    check_pricing(deps.settings().content_dir, catalog.currency)
+    deps.get_recommender().warm_up()
     logger.info("actions.warm_up.done")
 
 

@@ -158,6 +158,10 @@ class Recommender:
             matched.append(product.features[best])
         return matched
 
+    def candidates(self, needs: Needs) -> list[Product]:
+        """Return the products that pass every hard constraint but the must-haves."""
+        return [p for p in self.catalog.products if self._passes(p, needs, "features")]
+
     def _passes(self, product: Product, needs: Needs, skip: str | None) -> bool:
         if skip != "category" and needs.category and product.category != needs.category:
             return False
