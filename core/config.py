@@ -186,6 +186,8 @@ class Settings(BaseSettings):
     """How long a claim lasts; a worker killed mid-delivery leaves entries retried after it."""
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=20, ge=1, le=500)
+    outbox_concurrency: int = Field(default=4, ge=1, le=64)
+    """Deliveries one worker runs at once (each waits on an outside system)."""
     notify_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Rep notification of hot leads: any of ``telegram``, ``email``, ``webhook``."""
     notify_telegram_bot_token: SecretStr | None = None

@@ -56,6 +56,9 @@ def test_widget_talks_to_the_live_assistant(live_stack: Any, tmp_path: Path) -> 
         greeting = send(page, "hello")
         first_text = greeting[0].locator(".concierge-text").inner_text().strip()
         assert first_text, "the first bot reply has text"
+        # The gateway gave the conversation its id and token; the widget keeps both.
+        conversation_id = page.evaluate("localStorage.getItem('concierge.conversation_id')")
+        assert conversation_id and page.evaluate("localStorage.getItem('concierge.token')")
 
         # Click a suggested reply when the assistant offers one.
         buttons = page.locator(f"{BOT} .concierge-button:enabled")
@@ -82,3 +85,6 @@ def test_widget_talks_to_the_live_assistant(live_stack: Any, tmp_path: Path) -> 
         if thumbs:
             thumbs[0].click()
             expect(page.locator(".concierge-feedback-thanks").first).to_be_visible()
+
+        # Every turn went to the one conversation the first reply started.
+        assert page.evaluate("localStorage.getItem('concierge.conversation_id')") == conversation_id
