@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,22 +86,39 @@ class OutboxWorker:
         *,
         batch_size: int = 20,
         lease_seconds: float = 60.0,
+        concurrency: int = 1,
     ) -> None:
-        """Deliver with ``targets`` (by outbox kind: ``crm:webhook``, ``notify:email``)."""
+        """Deliver with ``targets`` (by outbox kind: ``crm:webhook``, ``notify:email``).
+
+        ``concurrency`` deliveries of a batch run at once (threads: the time goes in waiting
+        for the outside systems).
+        """
         self.engine = engine
         self.targets = dict(targets)
         self.policy = policy
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
+        self.concurrency = max(1, concurrency)
         self.settled: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _settle_counted(self, entry: ClaimedEntry) -> None:
+        outcome = self._settle(entry)
+        with self._lock:
+            self.settled[outcome] = self.settled.get(outcome, 0) + 1
 
     def run_once(self) -> int:
         """Claim one batch and settle every entry of it; return how many were claimed."""
         with session_scope(self.engine) as session:
             batch = claim(session, limit=self.batch_size, lease_seconds=self.lease_seconds)
-        for entry in batch:
-            outcome = self._settle(entry)
-            self.settled[outcome] = self.settled.get(outcome, 0) + 1
+        if self.concurrency == 1 or len(batch) <= 1:
+            for entry in batch:
+                self._settle_counted(entry)
+            return len(batch)
+        workers = min(self.concurrency, len(batch))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+            for done in [pool.submit(self._settle_counted, entry) for entry in batch]:
+                done.result()  # _settle handles delivery errors; a database error surfaces
         return len(batch)
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
@@ -261,6 +279,7 @@ def build_worker(settings: Settings, client: httpx.Client) -> OutboxWorker:
         ),
         batch_size=settings.outbox_batch_size,
         lease_seconds=settings.outbox_lease_seconds,
+        concurrency=settings.outbox_concurrency,
     )
 
 

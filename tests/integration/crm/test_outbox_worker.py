@@ -209,3 +209,24 @@ def test_a_hot_lead_notifies_the_sales_chat(engine, capture, client) -> None:  #
         assert run.drain(poll_seconds=0.01, timeout=30) == {"delivered": 2}
     (message,) = telegram.messages
     assert "HOT lead: Dana Buyer1" in message["text"]
+
+
+def test_concurrent_deliveries_settle_each_lead_once(engine, capture, client) -> None:  # type: ignore[no-untyped-def]
+    with WebhookReceiver("s3cret").running() as receiver:
+        config = webhook_settings(receiver.url)
+        leads = [capture(engine, config, index) for index in range(12)]
+        receiver.fail_next(Failure(status=503), Failure(status=500, after_write=True))
+        run = OutboxWorker(
+            engine,
+            {"crm:webhook": WebhookCRM(receiver.url, "s3cret", client, BASE)},
+            RetryPolicy(max_attempts=4, base_seconds=0.01, cap_seconds=0.05),
+            batch_size=12,
+            lease_seconds=30,
+            concurrency=4,
+        )
+        assert run.drain(poll_seconds=0.01, timeout=60) == {"delivered": 12}
+    assert len(receiver.records) == 12
+    assert {r["event"]["lead"]["id"] for r in receiver.records.values()} == {
+        lead.id for lead in leads
+    }
+    assert run.settled["delivered"] == 12 and run.settled["pending"] == 2
