@@ -40,11 +40,18 @@ SEED = 42
 
 _TOKENS: dict[str, Any] = {"name": "WhitespaceTokenizer"}
 _MINILM: dict[str, Any] = {"name": "nlu_components.featurizer.MiniLMFeaturizer"}
-_CHARS: dict[str, Any] = {
-    "name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4,
+_WORDS: dict[str, Any] = {
+    "name": "CountVectorsFeaturizer", "analyzer": "word", "min_ngram": 1, "max_ngram": 2,
 }  # fmt: skip
+_CHARS: dict[str, Any] = {
+    "name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5,
+}  # fmt: skip
+_LINEAR: dict[str, Any] = {"name": "nlu_components.linear_classifier.LinearIntentClassifier"}
 _DIET: dict[str, Any] = {
     "name": "DIETClassifier", "epochs": 40, "constrain_similarities": True, "random_seed": 42,
+}  # fmt: skip
+_OLD_CHARS: dict[str, Any] = {
+    "name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4,
 }  # fmt: skip
 _LMF: dict[str, Any] = {
     "name": "LanguageModelFeaturizer",
@@ -54,11 +61,14 @@ _LMF: dict[str, Any] = {
 
 PIPELINES: dict[str, list[dict[str, Any]]] = {
     # What config.yml ships, minus the regexes and lookups of the demo company.
-    "shipped": [_TOKENS, _MINILM, _CHARS, _DIET],
-    # The same with word n-grams added to the character n-grams.
-    "shipped+words": [_TOKENS, _MINILM, {"name": "CountVectorsFeaturizer"}, _CHARS, _DIET],
-    # The previous release: Rasa's LanguageModelFeaturizer (TensorFlow BERT) on the same model.
-    "release-0.1": [_TOKENS, _LMF, _CHARS, _DIET],
+    "shipped": [_TOKENS, _MINILM, _WORDS, _CHARS, _LINEAR],
+    # Ablations of the shipped pipeline: n-grams only, the sentence embedding only.
+    "ngrams-only": [_TOKENS, _WORDS, _CHARS, _LINEAR],
+    "embedding-only": [_TOKENS, _MINILM, _LINEAR],
+    # The pipeline before this one: DIET on MiniLM features and character n-grams.
+    "diet": [_TOKENS, _MINILM, _OLD_CHARS, _DIET],
+    # The release-0.1 pipeline: Rasa's LanguageModelFeaturizer (TensorFlow BERT), DIET.
+    "release-0.1": [_TOKENS, _LMF, _OLD_CHARS, _DIET],
 }
 
 Example = tuple[str, str]
