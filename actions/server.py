@@ -17,6 +17,7 @@ from rasa_sdk.endpoint import create_app_for_serve
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
+from sanic.worker.manager import WorkerManager
 
 from actions import deps
 from core.logging import configure_logging, load_pseudonym_key
@@ -24,6 +25,10 @@ from core.storage.migrate import schema_problem
 from knowledge.pricing import check_pricing
 
 logger = logging.getLogger(__name__)
+
+WORKER_STARTUP_SECONDS = 180
+"""How long the worker may take to warm up before Sanic gives up on it (Sanic's default is
+30 s, which loading the embedding model and the index can exceed on a busy 2-core machine)."""
 
 
 async def _warm_up(app: Sanic[Any, Any]) -> None:
@@ -55,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = deps.settings()
     configure_logging(settings.log_level, pseudonym_key=load_pseudonym_key(settings))
+    # Sanic counts the worker's start-up acknowledgement in tenths of a second.
+    WorkerManager.THRESHOLD = WORKER_STARTUP_SECONDS * 10
     loader = AppLoader(factory=create_app)
     app = loader.load()
     app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1)
