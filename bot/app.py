@@ -25,11 +25,23 @@ from bot.crm import routes as lead_routes
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
-from bot.routers import auth, channels, chat, events, health, pages, quotes, sources, widget
+from bot.routers import (
+    auth,
+    channels,
+    chat,
+    events,
+    health,
+    pages,
+    quotes,
+    sources,
+    telegram,
+    widget,
+)
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
 from bot.services.realtime import RealtimeHub
-from channels.registry import build_channels
+from channels.registry import build_channels, channel_credentials
+from channels.telegram import TelegramChannel
 from channels.web import WebChannel
 from core.config import Settings, get_settings
 from core.storage import get_engine
@@ -105,7 +117,7 @@ def create_app(
         problem = await asyncio.to_thread(schema_problem, engine)
         if problem:
             logger.error("gateway.db.not_ready reason=%s", problem)
-        connectors = build_channels(settings.channels)
+        connectors = build_channels(settings.channels, channel_credentials(settings))
         realtime = RealtimeHub(engine)
         web = connectors.get("web")
         if isinstance(web, WebChannel):
@@ -146,6 +158,9 @@ def create_app(
                 yield
             finally:
                 logger.info("gateway.stopping")
+                bot = connectors.get(TelegramChannel.name)
+                if isinstance(bot, TelegramChannel):
+                    await bot.shutdown()
                 del app.state.gateway
 
     app = FastAPI(
@@ -159,6 +174,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(events.router)
     app.include_router(channels.router)
+    app.include_router(telegram.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(sources.router)

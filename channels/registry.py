@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.base import Channel
+from core.config import Settings
 
 CONNECTOR_ATTRIBUTE = "CONNECTOR"
 """The module attribute that names a connector's class."""
@@ -55,3 +56,15 @@ def build_channels(
             raise UnknownChannel(f"channels/{name}.py did not build a {name!r} connector")
         registry[name] = channel
     return registry
+
+
+def channel_credentials(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Return each connector's configuration block, read from the settings."""
+    token = settings.telegram_token
+    return {
+        "telegram": {
+            "token": token.get_secret_value() if token is not None else "",
+            "api_url": settings.telegram_api_url,
+            "public_url": settings.base_url,
+        }
+    }

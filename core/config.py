@@ -205,6 +205,16 @@ class Settings(BaseSettings):
     worker_health_url: str = "http://127.0.0.1:8001"
     """Where ``concierge worker`` answers ``GET /health`` (the supervisor's readiness check)."""
 
+    # --- Telegram channel (``telegram`` in CONCIERGE_CHANNELS) ----------------------------------
+    telegram_token: SecretStr | None = None
+    """The bot's token from @BotFather (``123456:ABC...``)."""
+    telegram_webhook_secret: SecretStr | None = None
+    """What Telegram sends in ``X-Telegram-Bot-Api-Secret-Token``; the webhook refuses others."""
+    telegram_api_url: str = "https://api.telegram.org"
+    """The Bot API's base URL (a local Bot API server, or a stand-in in tests)."""
+    telegram_update_ttl_seconds: int = Field(default=86_400, ge=60)
+    """How long a processed ``update_id`` is remembered (Telegram's resends come sooner)."""
+
     @model_validator(mode="before")
     @classmethod
     def _lists_from_env(cls, values: object) -> object:
@@ -230,6 +240,13 @@ class Settings(BaseSettings):
             problems.append("CONCIERGE_REST_API_KEY must be a real key or unset")
         if problems:
             raise ValueError("in production, " + "; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_telegram(self) -> Settings:
+        """Refuse the Telegram channel without its token (the webhook also needs its secret)."""
+        if "telegram" in self.channels and is_placeholder(self.telegram_token):
+            raise ValueError("CONCIERGE_TELEGRAM_TOKEN must be set for the telegram channel")
         return self
 
     @model_validator(mode="after")

@@ -104,8 +104,9 @@ class ConversationService:
     async def turn(self, channel: Channel, payload: Any) -> Turn:
         """Parse ``payload`` with ``channel`` and run the turn (raises ``InvalidMessage``)."""
         incoming = channel.parse(payload)
+        trusted: frozenset[str] = getattr(channel, "trusted_payloads", frozenset())
         try:
-            replies = await self.converse(incoming)
+            replies = await self.converse(incoming, trusted=trusted)
         except RasaUnavailable:
             return Turn(incoming, [self.fallback], ok=False)
         pending = (
@@ -113,15 +114,21 @@ class ConversationService:
         )
         return Turn(incoming, [*pending, *replies], ok=True)
 
-    async def converse(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
+    async def converse(
+        self, incoming: IncomingMessage, trusted: frozenset[str] = frozenset()
+    ) -> list[OutgoingMessage]:
         """Send one customer message to Rasa and return its normalised replies.
+
+        ``trusted`` are payloads the channel itself sends (Telegram's commands): they pass
+        the payload guard like the buttons of the bot's last reply.
 
         Raises :class:`RasaUnavailable` (or a subclass) after logging it for the operator.
         """
         started = time.perf_counter()
         who = f"channel={incoming.channel} sender={sender_ref(incoming.sender_id)}"
         try:
-            incoming = await self.guard_payload(incoming)
+            if incoming.text not in trusted:
+                incoming = await self.guard_payload(incoming)
             # One budget for the whole turn: the tracker read comes out of it.
             left = self.rasa.timeout_seconds - (time.perf_counter() - started)
             entries = await self.rasa.send(incoming, timeout_seconds=max(MIN_WEBHOOK_SECONDS, left))

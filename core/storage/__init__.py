@@ -9,6 +9,7 @@ from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
 from core.storage.events import ConversationEvent
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
+from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "LoginAttempt",
     "StaffSession",
     "StaffUser",
+    "TelegramUpdate",
     "UnitOfWork",
     "get_engine",
     "new_id",
