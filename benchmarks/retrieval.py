@@ -25,6 +25,7 @@ import argparse
 import csv
 import io
 import logging
+import math
 import random
 import statistics
 import sys
@@ -137,30 +138,66 @@ class Scores:
         return (self.r1 / self.n, self.r5 / self.n, self.mrr / self.n) if self.n else (0, 0, 0)
 
 
+Setting = dict[str, object]
+VARIANTS: list[tuple[str, Mode, Setting]] = [
+    ("BM25", "bm25", {}),
+    ("dense", "dense", {}),
+    ("hybrid (weighted, shipped)", "hybrid", {}),
+    ("hybrid (weighted, shipped) without the heading signal", "hybrid", {"heading_weight": 0.0}),
+    ("hybrid (RRF)", "hybrid", {"fusion": "rrf"}),
+]
+DIAGNOSE: list[tuple[str, Mode, Setting]] = [
+    (f"hybrid, BM25 scaled by {scale}, dense weight {weight}", "hybrid",
+     {"bm25_scale": scale, "dense_weight": weight})
+    for scale in ("max", "coverage") for weight in (0.7, 0.8)
+]  # fmt: skip
+
+
 def evaluate(
-    retriever: HybridRetriever, questions: list[Question], embeddings: SentenceTransformerEmbeddings
+    retriever: HybridRetriever,
+    questions: list[Question],
+    embeddings: SentenceTransformerEmbeddings,
+    diagnose: bool = False,
 ) -> dict[tuple[str, str], Scores]:
     """Score every retriever variant, scoped and unscoped."""
-    variants: list[tuple[str, Mode, str]] = [
-        ("BM25", "bm25", "weighted"),
-        ("dense", "dense", "weighted"),
-        ("hybrid (weighted, shipped)", "hybrid", "weighted"),
-        ("hybrid (RRF)", "hybrid", "rrf"),
-    ]
+    variants = VARIANTS + (DIAGNOSE if diagnose else [])
     results: dict[tuple[str, str], Scores] = defaultdict(Scores)
     vectors = embeddings.encode([q.text for q in questions])
-    shipped_fusion = retriever.fusion
-    for question, vector in zip(questions, vectors, strict=True):
-        for name, mode, fusion in variants:
-            retriever.fusion = fusion  # type: ignore[assignment]
+    keys = {key for _, _, setting in variants for key in setting}
+    shipped = {key: getattr(retriever, key) for key in keys}
+    for name, mode, setting in variants:
+        for key, value in {**shipped, **setting}.items():
+            setattr(retriever, key, value)
+        for question, vector in zip(questions, vectors, strict=True):
             for scope, product in (("scoped", question.asin), ("unscoped", None)):
                 found = retriever.search(
                     question.text, K, product_id=product, mode=mode, query_vector=vector
                 )
                 ranked = [str(c.chunk.metadata.get("location")) for c in found]
                 results[(name, scope)].add(ranked, question.relevant)
-    retriever.fusion = shipped_fusion
+    for key, value in shipped.items():
+        setattr(retriever, key, value)
     return results
+
+
+def random_baseline(corpus: Corpus) -> tuple[Scores, Scores]:
+    """Expected R@1, R@5 and MRR@10 of a random ranking of each pool (scoped, unscoped).
+
+    A pool of n passages with r relevant ones puts the first relevant one at rank i with
+    probability C(n-i, r-1) / C(n, r); the expectations are exact, not sampled.
+    """
+    total = sum(len(p) for p in corpus.passages.values())
+    out = (Scores(), Scores())
+    for question in corpus.questions:
+        pools = (len(corpus.passages[question.asin]), total)
+        for scores, n in zip(out, pools, strict=True):
+            r = len(question.relevant)
+            first = [math.comb(n - i, r - 1) / math.comb(n, r) for i in range(1, min(n, K) + 1)]
+            scores.n += 1
+            scores.r1 += first[0]
+            scores.r5 += sum(first[:5])
+            scores.mrr += sum(p / i for i, p in enumerate(first, start=1))
+    return out
 
 
 def build_index(
@@ -298,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--diagnose", action="store_true", help="also the fusion settings tried")
     args = parser.parse_args(argv)
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # tables appear as they are measured
@@ -319,7 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_quality:
             retriever = HybridRetriever(store, embeddings)
             retriever.warm_up()
-            results = evaluate(retriever, corpus.questions, embeddings)
+            results = evaluate(retriever, corpus.questions, embeddings, args.diagnose)
+            scoped, unscoped = random_baseline(corpus)
+            results[("random ranking (expected)", "scoped")] = scoped
+            results[("random ranking (expected)", "unscoped")] = unscoped
             print_quality(results)
         ingest: dict[str, float] = {}
         if not args.skip_throughput:

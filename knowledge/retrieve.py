@@ -51,6 +51,8 @@ DEFAULT_CANDIDATES = 30
 DEFAULT_ENTITY_BOOST = 0.15
 DEFAULT_HEADING_WEIGHT = 0.5
 DEFAULT_HEADING_CANDIDATES = 10
+BM25Scale = Literal["max", "coverage"]
+DEFAULT_BM25_SCALE: BM25Scale = "coverage"
 EXACT_SCOPE_LIMIT = 500
 """Scopes up to this many chunks are searched exactly from their stored vectors."""
 RRF_K = 60
@@ -123,6 +125,7 @@ class HybridRetriever:
         refresh_seconds: float = 5.0,
         heading_weight: float = DEFAULT_HEADING_WEIGHT,
         heading_candidates: int = DEFAULT_HEADING_CANDIDATES,
+        bm25_scale: BM25Scale = DEFAULT_BM25_SCALE,
     ) -> None:
         self.store = store
         self.encoder = encoder
@@ -135,6 +138,7 @@ class HybridRetriever:
         self.refresh_seconds = refresh_seconds
         self.heading_weight = heading_weight
         self.heading_candidates = heading_candidates
+        self.bm25_scale = bm25_scale
         self._corpus: _Corpus | None = None
         self._heading_cache: dict[str, Matrix] = {}
         self._checked_at = 0.0
@@ -276,6 +280,12 @@ class HybridRetriever:
         bm25_order: list[str] = []
         if mode != "dense" and top_bm25 > 0:
             bm25_order = _top_ids(corpus, scores, None, pool, positive_only=True)
+        tokens = tokenize(question)
+        # How much of the question the best lexical match covers: scaling by it keeps a weak
+        # best match (a paraphrase sharing one common word) from counting as a perfect one.
+        bm25_ceiling = 1.0
+        if self.bm25_scale == "coverage" and bm25_order:
+            bm25_ceiling = corpus.bm25.coverage(tokens, corpus.row_of[bm25_order[0]])
 
         missing = [i for i in dict.fromkeys([*bm25_order, *heading_order]) if i not in cosines]
         if missing:
@@ -287,7 +297,6 @@ class HybridRetriever:
         if self.matcher is not None and not product_id:
             mentioned.update(self.matcher.product_ids(question))
 
-        tokens = tokenize(question)
         novelty = corpus.bm25.novelty(tokens)
         dense_rank = {chunk_id: r for r, chunk_id in enumerate(dense_order)}
         bm25_rank = {chunk_id: r for r, chunk_id in enumerate(bm25_order)}
@@ -298,7 +307,7 @@ class HybridRetriever:
                 continue
             chunk = found.get(chunk_id) or corpus.chunks[row]
             bm25 = max(0.0, float(scores[row]))
-            bm25_norm = bm25 / top_bm25 if top_bm25 > 0 else 0.0
+            bm25_norm = bm25_ceiling * bm25 / top_bm25 if top_bm25 > 0 else 0.0
             cosine = cosines.get(chunk_id, 0.0)
             heading_cosine = float(heading_scores[row])
             product_match = bool(mentioned) and chunk.metadata.get("product_id") in mentioned
