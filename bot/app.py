@@ -26,6 +26,7 @@ from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
 from bot.routers import (
+    agent,
     auth,
     channels,
     chat,
@@ -39,6 +40,7 @@ from bot.routers import (
 )
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
+from bot.services.handoff import handoff_service_for
 from bot.services.realtime import RealtimeHub
 from channels.registry import build_channels, channel_credentials
 from channels.telegram import TelegramChannel
@@ -141,7 +143,9 @@ def create_app(
                 engine=engine,
                 channels=connectors,
                 conversation=ConversationService(
-                    rasa, fallback_message(fallback_text(settings.company))
+                    rasa,
+                    fallback_message(fallback_text(settings.company)),
+                    handoff_service_for(settings, http, engine, connectors, realtime),
                 ),
                 tokens=conversation_tokens_for(settings),
                 throttle=login_throttle_for(settings),
@@ -183,5 +187,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(auth.pages)
     app.include_router(lead_routes.router)
+    app.include_router(agent.router)
+    app.include_router(agent.pages)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

@@ -215,11 +215,28 @@ class Settings(BaseSettings):
     telegram_update_ttl_seconds: int = Field(default=86_400, ge=60)
     """How long a processed ``update_id`` is remembered (Telegram's resends come sooner)."""
 
+    # --- Handoff to a person: business hours and the wait before the offer to leave a message --
+    handoff_timezone: str = "Europe/Berlin"
+    handoff_days: str = "mon-fri"
+    """Days people answer: ``mon-fri``, ``mon-fri,sat``..."""
+    handoff_hours: str = "09:00-17:00"
+    """The daily window people answer, local time of ``handoff_timezone``."""
+    handoff_holidays: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Dates nobody answers (``2026-12-25,2026-12-26``)."""
+    handoff_max_wait_seconds: int = Field(default=300, ge=10)
+    """How long a customer waits for a person before the bot offers to take a message."""
+
     @model_validator(mode="before")
     @classmethod
     def _lists_from_env(cls, values: object) -> object:
         if isinstance(values, dict):
-            for key in ("cors_allow_origins", "channels", "notify_channels", "notify_email_to"):
+            for key in (
+                "cors_allow_origins",
+                "channels",
+                "notify_channels",
+                "notify_email_to",
+                "handoff_holidays",
+            ):
                 if key in values:
                     values[key] = _split_origins(values[key])
         return values

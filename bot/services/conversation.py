@@ -22,8 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.messages import fallback_message, normalize
 from bot.rasa_client import RasaBadResponse, RasaClient, RasaTimeout, RasaUnavailable
+from bot.services.handoff import HandoffService
 from channels.base import Channel, PendingReplies, Undeliverable
 from core.logging import sender_ref
 from core.messages import IncomingMessage, OutgoingMessage
@@ -96,23 +99,62 @@ class Turn:
 class ConversationService:
     """Runs turns against Rasa for every channel; built once per gateway process."""
 
-    def __init__(self, rasa: RasaClient, fallback: OutgoingMessage | None = None) -> None:
-        """Talk to ``rasa``; show ``fallback`` when it cannot answer."""
+    def __init__(
+        self,
+        rasa: RasaClient,
+        fallback: OutgoingMessage | None = None,
+        handoff: HandoffService | None = None,
+    ) -> None:
+        """Talk to ``rasa``; show ``fallback`` when it cannot answer; gate by ``handoff``."""
         self.rasa = rasa
         self.fallback = fallback or fallback_message()
+        self.handoff = handoff
 
     async def turn(self, channel: Channel, payload: Any) -> Turn:
         """Parse ``payload`` with ``channel`` and run the turn (raises ``InvalidMessage``)."""
         incoming = channel.parse(payload)
         trusted: frozenset[str] = getattr(channel, "trusted_payloads", frozenset())
         try:
-            replies = await self.converse(incoming, trusted=trusted)
+            held = await self._gate(incoming)
+            if held is None:
+                replies = await self.converse(incoming, trusted=trusted)
+                replies = [*replies, *await self._after_turn(incoming)]
+            else:
+                replies = held
         except RasaUnavailable:
             return Turn(incoming, [self.fallback], ok=False)
         pending = (
             channel.take_pending(incoming.sender_id) if isinstance(channel, PendingReplies) else []
         )
         return Turn(incoming, [*pending, *replies], ok=True)
+
+    async def _gate(self, incoming: IncomingMessage) -> list[OutgoingMessage] | None:
+        """Return what to show instead of asking Rasa while a person has the conversation."""
+        if self.handoff is None:
+            return None
+        try:
+            return await self.handoff.gate(incoming)
+        except SQLAlchemyError as error:
+            # Without the database nobody can be answering: the bot keeps the conversation.
+            logger.error("handoff.gate.db_failed error=%s", type(error).__name__)
+            return None
+        except RasaUnavailable as error:
+            logger.warning(
+                "handoff.tracker.unavailable sender=%s reason=%s",
+                sender_ref(incoming.sender_id),
+                error,
+            )
+            raise
+
+    async def _after_turn(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
+        """Open the handoff a turn asked for; return any message about it."""
+        if self.handoff is None:
+            return []
+        try:
+            return await self.handoff.after_turn(incoming)
+        except (SQLAlchemyError, RasaUnavailable) as error:
+            logger.error("handoff.open_failed error=%s", type(error).__name__)
+            return []
 
     async def converse(
         self, incoming: IncomingMessage, trusted: frozenset[str] = frozenset()

@@ -18,6 +18,7 @@ from telegram.error import Conflict, RetryAfter, TelegramError
 from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
 from bot.services.conversation import ConversationService
+from bot.services.handoff import handoff_service_for
 from bot.services.telegram_updates import TelegramUpdates
 from channels.registry import channel_credentials
 from channels.telegram import TelegramChannel, retry_seconds
@@ -63,7 +64,11 @@ async def poll(
             settings.rasa_timeout_seconds,
             auth_token=token.get_secret_value() if token else None,
         )
-        conversation = ConversationService(rasa, fallback_message(fallback_text(settings.company)))
+        conversation = ConversationService(
+            rasa,
+            fallback_message(fallback_text(settings.company)),
+            handoff_service_for(settings, http, engine, {channel.name: channel}),
+        )
         updates = TelegramUpdates(
             channel, conversation, engine, settings.telegram_update_ttl_seconds
         )

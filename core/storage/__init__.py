@@ -8,6 +8,7 @@ Nothing connects at import time; the schema is created and upgraded only by the 
 from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
 from core.storage.events import ConversationEvent
+from core.storage.handoff import Handoff, HandoffTransition
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
@@ -17,7 +18,9 @@ __all__ = [
     "ContactRequest",
     "ConversationEvent",
     "Feedback",
+    "Handoff",
     "HandoffRequest",
+    "HandoffTransition",
     "KBAnswer",
     "LoginAttempt",
     "StaffSession",

@@ -1,0 +1,590 @@
+"""Human takeover, one state machine for every channel: bot, waiting, person active, back, closed.
+
+- **Trigger**: the action server records a ``handoff_requests`` row when the customer asks
+  for a person (or the fallback hands over); after each turn :meth:`HandoffService.after_turn`
+  turns a new row into a ``waiting`` handoff. Outside business hours no handoff opens: the
+  customer is told when people answer and offered to leave a message (the domain's
+  ``/leave_email`` flow, which records a ticket).
+- **Gate**: while a handoff is ``waiting`` or ``active`` the customer's messages never reach
+  Rasa's NLU. :meth:`HandoffService.gate` appends each one to the conversation's Rasa tracker
+  as a ``user`` event (``POST /conversations/{id}/tracker/events``) and the bot says nothing;
+  agents' replies are appended as ``bot`` events, so the tracker keeps one history and the
+  bot knows what was said once it takes over again. A customer who waited longer than
+  ``handoff_max_wait_seconds`` is handed back to the bot with the same offer.
+- **Transitions** are conditional updates on the state they leave (two agents claiming at
+  once: one row changes, the other gets :class:`HandoffConflict`), each stored with who and
+  when in ``handoff_transitions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.rasa_client import RasaUnavailable
+from bot.services.business_hours import BusinessHours
+from bot.services.realtime import RealtimeHub
+from channels.base import Channel, Undeliverable
+from core.config import Settings
+from core.logging import sender_ref
+from core.messages import Button, IncomingMessage, OutgoingMessage
+from core.storage import HandoffRequest, session_scope
+from core.storage.handoff import (
+    ACTIVE,
+    CLOSED,
+    OPEN_STATES,
+    RETURNED,
+    WAITING,
+    Handoff,
+    HandoffTransition,
+)
+from core.storage.models import Lead, as_utc, utcnow
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/conversations/{conversation_id}/tracker/events"
+CUSTOMER_TURN_INTENT = "handoff_customer_turn"
+"""Intent name on the ``user`` events of human turns (outside the domain: no policy reads it)."""
+LEAVE_MESSAGE = Button("Leave my email", "/leave_email")
+"""The offer to leave a message: the domain's contact flow, which records a ticket."""
+REQUEST_OPEN = "open"
+REQUEST_QUEUED = "queued"
+REQUEST_AFTER_HOURS = "after_hours"
+
+
+class HandoffError(Exception):
+    """A handoff operation that cannot be done; ``status`` is the HTTP answer."""
+
+    status = 400
+
+
+class HandoffNotFound(HandoffError):
+    """No handoff with that id."""
+
+    status = 404
+
+
+class HandoffConflict(HandoffError):
+    """The handoff is not in a state that allows this (already claimed, closed...)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A handoff as the queue and the console show it."""
+
+    id: str
+    conversation_id: str
+    channel: str
+    state: str
+    reason: str
+    summary: str | None
+    agent_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    lead_score: int | None = None
+    lead_grade: str | None = None
+
+    def wait_seconds(self, now: datetime) -> int:
+        """Return how long the customer has waited (since the handoff opened)."""
+        return max(0, int((now - as_utc(self.created_at)).total_seconds()))
+
+
+@dataclass(frozen=True)
+class TransitionView:
+    """One stored transition."""
+
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: datetime
+
+
+def _view(row: Handoff, lead: Lead | None = None) -> HandoffView:
+    return HandoffView(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel=row.channel,
+        state=row.state,
+        reason=row.reason,
+        summary=row.summary,
+        agent_email=row.agent_email,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        lead_score=lead.score if lead is not None else None,
+        lead_grade=lead.grade if lead is not None else None,
+    )
+
+
+class HandoffStore:
+    """The handoff tables; every method is blocking (the service runs them in threads)."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Keep handoffs in ``engine``'s database."""
+        self.engine = engine
+
+    def open_for(self, conversation_id: str) -> HandoffView | None:
+        """Return the conversation's open (waiting or active) handoff, if any."""
+        with session_scope(self.engine) as session:
+            row = session.scalars(
+                select(Handoff).where(
+                    Handoff.conversation_id == conversation_id, Handoff.state.in_(OPEN_STATES)
+                )
+            ).first()
+            return _view(row) if row is not None else None
+
+    def get(self, handoff_id: str) -> HandoffView:
+        """Return one handoff or raise :class:`HandoffNotFound`."""
+        with session_scope(self.engine) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound("no handoff with this id")
+            lead = self._lead(session, row.conversation_id)
+            return _view(row, lead)
+
+    def _lead(self, session: Any, conversation_id: str) -> Lead | None:
+        lead: Lead | None = session.scalars(
+            select(Lead).where(Lead.conversation_id == conversation_id)
+        ).first()
+        return lead
+
+    def open(
+        self,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        summary: str | None,
+        actor: str,
+        request_id: str | None = None,
+    ) -> tuple[HandoffView, bool]:
+        """Open a waiting handoff; return it and whether it is new (an open one is kept)."""
+        now = utcnow()
+        try:
+            with session_scope(self.engine) as session:
+                row = Handoff(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    state=WAITING,
+                    reason=reason,
+                    summary=summary,
+                    request_id=request_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                session.add(
+                    HandoffTransition(
+                        handoff_id=row.id, from_state=None, to_state=WAITING, actor=actor, at=now
+                    )
+                )
+                view = _view(row)
+        except IntegrityError:
+            existing = self.open_for(conversation_id)
+            if existing is None:  # closed between the two statements: try once more
+                return self.open(conversation_id, channel, reason, summary, actor, request_id)
+            return existing, False
+        return view, True
+
+    def transition(
+        self,
+        handoff_id: str,
+        from_states: Sequence[str],
+        to_state: str,
+        actor: str,
+        *,
+        agent: tuple[str, str] | None = None,
+        only_agent: str | None = None,
+    ) -> HandoffView:
+        """Move a handoff from one of ``from_states`` to ``to_state``, or raise a conflict.
+
+        One conditional ``UPDATE``: of two concurrent calls leaving the same state, exactly
+        one changes the row. ``agent`` (id, email) is recorded as the one answering;
+        ``only_agent`` limits the change to the agent who claimed it.
+        """
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            before = session.get(Handoff, handoff_id)
+            if before is None:
+                raise HandoffNotFound("no handoff with this id")
+            previous = before.state
+            values: dict[str, Any] = {"state": to_state, "updated_at": now}
+            if agent is not None:
+                values.update(agent_id=agent[0], agent_email=agent[1])
+            statement = update(Handoff).where(
+                Handoff.id == handoff_id,
+                Handoff.state == previous,
+                Handoff.state.in_(from_states),
+            )
+            if only_agent is not None:
+                statement = statement.where(Handoff.agent_id == only_agent)
+            changed = session.execute(statement.values(**values)).rowcount  # type: ignore[attr-defined]
+            if changed != 1:
+                session.rollback()
+                current = self.get(handoff_id)
+                raise HandoffConflict(self._conflict(current, to_state, only_agent))
+            session.add(
+                HandoffTransition(
+                    handoff_id=handoff_id,
+                    from_state=previous,
+                    to_state=to_state,
+                    actor=actor,
+                    at=now,
+                )
+            )
+        return self.get(handoff_id)
+
+    def _conflict(self, current: HandoffView, to_state: str, only_agent: str | None) -> str:
+        if current.state == ACTIVE and to_state == ACTIVE:
+            return f"already claimed by {current.agent_email}"
+        if only_agent is not None and current.state == ACTIVE:
+            return f"this conversation is claimed by {current.agent_email}"
+        return f"the handoff is {current.state}, it cannot become {to_state}"
+
+    def queue(self) -> list[HandoffView]:
+        """Return the open handoffs, the longest waiting first."""
+        with session_scope(self.engine) as session:
+            rows = session.scalars(
+                select(Handoff).where(Handoff.state.in_(OPEN_STATES)).order_by(Handoff.created_at)
+            ).all()
+            return [_view(r, self._lead(session, r.conversation_id)) for r in rows]
+
+    def transitions(self, handoff_id: str) -> list[TransitionView]:
+        """Return a handoff's transitions, oldest first."""
+        with session_scope(self.engine) as session:
+            rows = session.scalars(
+                select(HandoffTransition)
+                .where(HandoffTransition.handoff_id == handoff_id)
+                .order_by(HandoffTransition.id)
+            ).all()
+            return [TransitionView(r.from_state, r.to_state, r.actor, as_utc(r.at)) for r in rows]
+
+    def take_requests(self, conversation_id: str, status: str) -> list[HandoffRequest]:
+        """Mark the conversation's open handoff requests ``status``; return them."""
+        with session_scope(self.engine) as session:
+            rows = list(
+                session.scalars(
+                    select(HandoffRequest)
+                    .where(
+                        HandoffRequest.sender_id == conversation_id,
+                        HandoffRequest.status == REQUEST_OPEN,
+                    )
+                    .order_by(HandoffRequest.created_at)
+                ).all()
+            )
+            for row in rows:
+                row.status = status
+            session.flush()
+            session.expunge_all()
+            return rows
+
+
+class TrackerEvents:
+    """Appends events to a conversation's Rasa tracker through Rasa's HTTP API."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        rasa_url: str,
+        auth_token: str | None,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        """Call Rasa at ``rasa_url`` with its ``--auth-token``."""
+        self.http = http
+        self.rasa_url = rasa_url.rstrip("/")
+        self.auth_token = auth_token
+        self.timeout_seconds = timeout_seconds
+
+    async def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """Append ``events``; raise :class:`RasaUnavailable` when Rasa does not take them."""
+        path = EVENTS_PATH.format(conversation_id=quote(conversation_id, safe=""))
+        params = {"include_events": "NONE"}
+        if self.auth_token:
+            params["token"] = self.auth_token
+        try:
+            response = await self.http.post(
+                f"{self.rasa_url}{path}", json=events, params=params, timeout=self.timeout_seconds
+            )
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"cannot reach Rasa: {type(error).__name__}") from error
+        if not response.is_success:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} on {EVENTS_PATH}")
+
+
+def customer_event(incoming: IncomingMessage, handoff_id: str) -> list[dict[str, Any]]:
+    """Return the tracker events of one customer message during a handoff."""
+    now = time.time()
+    return [
+        {
+            "event": "user",
+            "timestamp": now,
+            "text": incoming.text,
+            "parse_data": {
+                "text": incoming.text,
+                "intent": {"name": CUSTOMER_TURN_INTENT, "confidence": 1.0},
+                "entities": [],
+            },
+            "input_channel": incoming.channel,
+            "metadata": {"handoff": handoff_id},
+        },
+        {"event": "action", "timestamp": now, "name": "action_listen"},
+    ]
+
+
+def bot_event(message: OutgoingMessage, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the tracker's ``bot`` event of a message the customer is shown."""
+    buttons = [b.to_dict() for b in message.buttons] or None
+    return {
+        "event": "bot",
+        "timestamp": time.time(),
+        "text": message.text,
+        "data": {"buttons": buttons, "custom": message.custom or None},
+        "metadata": dict(metadata),
+    }
+
+
+@dataclass(frozen=True)
+class Agent:
+    """The staff member acting."""
+
+    id: str
+    email: str
+
+    @property
+    def actor(self) -> str:
+        """Return how transitions name this agent."""
+        return f"agent:{self.email}"
+
+
+class HandoffService:
+    """The handoff state machine with its side effects: tracker, customer, notices."""
+
+    def __init__(
+        self,
+        store: HandoffStore,
+        tracker: TrackerEvents,
+        channels: Mapping[str, Channel],
+        hours: BusinessHours,
+        max_wait_seconds: int = 300,
+        realtime: RealtimeHub | None = None,
+    ) -> None:
+        """Keep handoffs in ``store``, turns in ``tracker``; reach customers by ``channels``."""
+        self.store = store
+        self.tracker = tracker
+        self.channels = channels
+        self.hours = hours
+        self.max_wait = timedelta(seconds=max_wait_seconds)
+        self.realtime = realtime
+
+    # --- the customer side ------------------------------------------------------------------
+
+    async def gate(self, incoming: IncomingMessage) -> list[OutgoingMessage] | None:
+        """Keep a message from Rasa's NLU while a person is waited for or answering.
+
+        Returns None when the conversation is with the bot (the caller asks Rasa), else what
+        to show the customer now (nothing while a person is there). Raises
+        :class:`RasaUnavailable` when the message cannot be written to the tracker.
+        """
+        handoff = await asyncio.to_thread(self.store.open_for, incoming.sender_id)
+        if handoff is None:
+            return None
+        await self.tracker.append(incoming.sender_id, customer_event(incoming, handoff.id))
+        logger.info(
+            "handoff.customer_turn sender=%s state=%s chars=%d",
+            sender_ref(incoming.sender_id),
+            handoff.state,
+            len(incoming.text),
+        )
+        now = utcnow()
+        if handoff.state == WAITING and now - handoff.created_at > self.max_wait:
+            try:
+                await asyncio.to_thread(
+                    self.store.transition, handoff.id, [WAITING], RETURNED, "system"
+                )
+            except HandoffConflict:
+                return []  # claimed in the meantime: the person answers
+            return await self._offer_message(incoming.sender_id, now, waited=True)
+        return []
+
+    async def after_turn(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
+        """Open a handoff for a request the turn recorded; return extra messages to show."""
+        now = utcnow()
+        if not self.hours.is_open(now):
+            taken = await asyncio.to_thread(
+                self.store.take_requests, incoming.sender_id, REQUEST_AFTER_HOURS
+            )
+            if not taken:
+                return []
+            logger.info("handoff.after_hours sender=%s", sender_ref(incoming.sender_id))
+            return await self._offer_message(incoming.sender_id, now, waited=False)
+        taken = await asyncio.to_thread(
+            self.store.take_requests, incoming.sender_id, REQUEST_QUEUED
+        )
+        if not taken:
+            return []
+        request = taken[-1]
+        _, created = await asyncio.to_thread(
+            self.store.open,
+            incoming.sender_id,
+            incoming.channel,
+            request.reason,
+            request.last_message,
+            "customer",
+            request.id,
+        )
+        if created:
+            logger.info(
+                "handoff.opened sender=%s channel=%s reason=%s",
+                sender_ref(incoming.sender_id),
+                incoming.channel,
+                request.reason,
+            )
+        return []
+
+    async def _offer_message(
+        self, conversation_id: str, now: datetime, *, waited: bool
+    ) -> list[OutgoingMessage]:
+        opening = self.hours.next_opening(now)
+        first = (
+            "Sorry, nobody from our team is free right now."
+            if waited
+            else "Our team is not available right now."
+        )
+        when = (
+            "They will answer as soon as possible."
+            if self.hours.is_open(now)
+            else f"Someone will answer from {opening:%A %d %B, %H:%M} ({self.hours.zone.key})."
+        )
+        message = OutgoingMessage(
+            text=(
+                f"{first} We answer chats {self.hours.describe()}. {when} "
+                "You can leave a message with your email and we will get back to you."
+            ),
+            buttons=[LEAVE_MESSAGE],
+            custom={"kind": "handoff_unavailable"},
+        )
+        # in the tracker too, so the button is an offer the payload guard lets through
+        await self.tracker.append(conversation_id, [bot_event(message, {"handoff": "offer"})])
+        return [message]
+
+    # --- the agent side -----------------------------------------------------------------------
+
+    async def request(
+        self, conversation_id: str, channel: str, reason: str, summary: str | None, actor: str
+    ) -> HandoffView:
+        """Open a waiting handoff directly (a hot lead, a rep's choice)."""
+        view, _ = await asyncio.to_thread(
+            self.store.open, conversation_id, channel, reason, summary, actor
+        )
+        return view
+
+    async def claim(self, handoff_id: str, agent: Agent) -> HandoffView:
+        """Take a waiting conversation (one agent wins); the customer is told a person joined."""
+        view = await asyncio.to_thread(
+            self.store.transition,
+            handoff_id,
+            [WAITING],
+            ACTIVE,
+            agent.actor,
+            agent=(agent.id, agent.email),
+        )
+        await self._tell(view, "A person from our team has joined the conversation.", "joined")
+        return view
+
+    async def reply(self, handoff_id: str, agent: Agent, text: str) -> HandoffView:
+        """Send the agent's message to the customer and write it into the tracker."""
+        view = await asyncio.to_thread(self.store.get, handoff_id)
+        if view.state != ACTIVE or view.agent_email != agent.email:
+            claimed = view.agent_email if view.state == ACTIVE else None
+            raise HandoffConflict(
+                f"this conversation is claimed by {claimed}"
+                if claimed
+                else f"claim the conversation first (it is {view.state})"
+            )
+        message = OutgoingMessage(text=text, custom={"kind": "agent", "agent": agent.email})
+        await self.tracker.append(
+            view.conversation_id, [bot_event(message, {"handoff": view.id, "agent": agent.email})]
+        )
+        await self._deliver(view, [message])
+        return view
+
+    async def handback(self, handoff_id: str, agent: Agent) -> HandoffView:
+        """Give the conversation back to the bot; the customer is told."""
+        view = await asyncio.to_thread(
+            self.store.transition, handoff_id, [WAITING, ACTIVE], RETURNED, agent.actor
+        )
+        await self._tell(view, "You are back with the assistant. Ask me anything.", "left")
+        return view
+
+    async def close(self, handoff_id: str, agent: Agent) -> HandoffView:
+        """End the handoff; the conversation is with the bot again."""
+        view = await asyncio.to_thread(
+            self.store.transition, handoff_id, [WAITING, ACTIVE], CLOSED, agent.actor
+        )
+        await self._tell(view, "This conversation with our team is closed. Thank you!", "left")
+        return view
+
+    async def _tell(self, view: HandoffView, text: str, notice: str) -> None:
+        message = OutgoingMessage(text=text, custom={"kind": f"agent_{notice}"})
+        try:
+            await self.tracker.append(
+                view.conversation_id, [bot_event(message, {"handoff": view.id})]
+            )
+        except RasaUnavailable as error:
+            logger.warning("handoff.tracker.unavailable reason=%s", error)
+        if self.realtime is not None and view.channel == "web":
+            # the widget shows "a person has joined" / "back with the assistant" notices
+            await self.realtime.publish(view.conversation_id, f"agent_{notice}", {})
+        await self._deliver(view, [message])
+
+    async def _deliver(self, view: HandoffView, messages: list[OutgoingMessage]) -> None:
+        channel = self.channels.get(view.channel)
+        who = f"channel={view.channel} sender={sender_ref(view.conversation_id)}"
+        if channel is None:
+            logger.warning("handoff.deliver.no_channel %s", who)
+            return
+        try:
+            await channel.send(view.conversation_id, messages)
+        except Undeliverable as error:
+            logger.warning("handoff.deliver.undeliverable %s reason=%s", who, error.reason)
+
+
+def handoff_service_for(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    realtime: RealtimeHub | None = None,
+) -> HandoffService:
+    """Build the service from the settings (raises ``HoursError`` on bad business hours)."""
+    token = settings.rasa_auth_token
+    hours = BusinessHours.parse(
+        settings.handoff_timezone,
+        settings.handoff_days,
+        settings.handoff_hours,
+        settings.handoff_holidays,
+    )
+    return HandoffService(
+        HandoffStore(engine),
+        TrackerEvents(
+            http,
+            settings.rasa_url,
+            token.get_secret_value() if token else None,
+            settings.rasa_timeout_seconds,
+        ),
+        channels,
+        hours,
+        settings.handoff_max_wait_seconds,
+        realtime,
+    )

@@ -1,0 +1,236 @@
+"""The whole handoff through the real gateway: ask for a person, claim, reply, hand back.
+
+Rasa is stood in (with its tracker events API); the action server's part, recording a
+``handoff_requests`` row when the customer asks for a person, is played by the stand-in's
+reply. The tracker is the proof: the human turns are in it and no bot prediction is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.deps import GatewayState
+from bot.services.handoff import CUSTOMER_TURN_INTENT
+from bot.services.realtime import RealtimeHub
+from core.storage import Handoff, HandoffRequest, get_engine, session_scope
+from tests.integration.bot.conftest import ClientFactory
+from tests.support.rasa_events import StandInRasaWithEvents
+from tests.support.staff import add_user, sign_in
+
+ALWAYS_OPEN = {"handoff_days": "mon-sun", "handoff_hours": "00:00-23:59:59.999999"}
+ASK = "I'd like to talk to a real person"
+HANDOFF_TEXT = "I've let our team know you'd like to talk to a person."
+
+
+@pytest.fixture
+def rasa() -> StandInRasaWithEvents:
+    return StandInRasaWithEvents()
+
+
+def handing_over(rasa: StandInRasaWithEvents, database_url: str) -> None:
+    """Make the stand-in answer like the assistant: a request for a person is recorded."""
+
+    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
+        if body["message"] == ASK:
+            with session_scope(get_engine(database_url)) as session:
+                session.add(
+                    HandoffRequest(
+                        sender_id=body["sender"],
+                        channel=body["metadata"]["channel"],
+                        reason="customer_request",
+                        last_message=body["message"],
+                    )
+                )
+            return [{"recipient_id": body["sender"], "text": HANDOFF_TEXT}]
+        return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
+
+    rasa.reply = reply
+
+
+def gateway(client: TestClient) -> GatewayState:
+    """Return the running gateway's shared state."""
+    state: GatewayState = client.app.state.gateway  # type: ignore[attr-defined]
+    return state
+
+
+def agent_client(customer: TestClient, email: str, role: str = "support") -> tuple[TestClient, str]:
+    """A second browser on the same running gateway, signed in as ``email``."""
+    add_user(gateway(customer).engine, email, role)
+    agent = TestClient(customer.app)
+    return agent, sign_in(agent, email)  # type: ignore[arg-type]
+
+
+def chat(client: TestClient, text: str, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.post("/api/chat", json={"message": text}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def webhook_texts(rasa: StandInRasaWithEvents) -> list[str]:
+    return [r["body"]["message"] for r in rasa.requests]
+
+
+def test_the_whole_round_trip(make_client: ClientFactory, rasa: StandInRasaWithEvents) -> None:
+    customer = make_client(rasa=rasa, **ALWAYS_OPEN)
+    settings = gateway(customer).settings
+    handing_over(rasa, settings.sqlalchemy_url)
+
+    first = chat(customer, ASK)
+    conversation, token = first["conversation_id"], first["token"]
+    assert [m["text"] for m in first["messages"]] == [HANDOFF_TEXT]
+
+    agent, csrf = agent_client(customer, "sam@example.com")
+    [item] = agent.get("/api/agent/queue").json()
+    assert item["conversation_id"] == conversation
+    assert (item["state"], item["channel"], item["summary"]) == ("waiting", "web", ASK)
+
+    # waiting: the customer's message is kept from Rasa's NLU, and the bot is silent
+    assert chat(customer, "hello? anyone?", token)["messages"] == []
+    base = f"/api/agent/conversations/{conversation}"
+    claimed = agent.post(f"{base}/claim", headers={"X-CSRF-Token": csrf})
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["agent"] == "sam@example.com"
+    assert (
+        agent.post(
+            f"{base}/reply", json={"text": "Hi, Sam here."}, headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 200
+    )
+    assert chat(customer, "My grinder is broken", token)["messages"] == []
+
+    page = agent.get(base).json()
+    turns = [(t["role"], t["text"]) for t in page["transcript"]]
+    assert ("customer", "hello? anyone?") in turns
+    assert ("agent", "Hi, Sam here.") in turns
+    assert turns[-1] == ("customer", "My grinder is broken")
+
+    # the customer's open chat got the notice and the reply pushed live
+    hub = RealtimeHub(gateway(customer).engine)
+    pushed = hub.events_after(conversation, 0)
+    assert [e.kind for e in pushed] == ["agent_joined", "message", "message"]
+    assert [e.payload["messages"][0]["text"] for e in pushed if e.kind == "message"] == [
+        "A person from our team has joined the conversation.",
+        "Hi, Sam here.",
+    ]
+
+    assert agent.post(f"{base}/handback", headers={"X-CSRF-Token": csrf}).status_code == 200
+    after = chat(customer, "What is the return window?", token)
+    assert [m["text"] for m in after["messages"]] == ["bot: What is the return window?"]
+
+    # Rasa's NLU saw only the turns before and after the person
+    assert webhook_texts(rasa) == [ASK, "What is the return window?"]
+    events = rasa.trackers[conversation]
+    human_turns = [
+        e for e in events if e["event"] == "user" and e.get("metadata", {}).get("handoff")
+    ]
+    assert [e["text"] for e in human_turns] == ["hello? anyone?", "My grinder is broken"]
+    assert {e["parse_data"]["intent"]["name"] for e in human_turns} == {CUSTOMER_TURN_INTENT}
+    handoff_span = events[events.index(human_turns[0]) : events.index(human_turns[-1]) + 1]
+    predicted = [
+        e for e in handoff_span if e["event"] == "bot" and not e.get("metadata", {}).get("handoff")
+    ]
+    assert predicted == []
+    agent_turns = [e for e in events if e["event"] == "bot" and e["metadata"].get("agent")]
+    assert [e["text"] for e in agent_turns] == ["Hi, Sam here."]
+    assert agent.get("/api/agent/queue").json() == []
+    steps = [(t["from_state"], t["to_state"], t["actor"]) for t in page["transitions"]]
+    assert steps == [(None, "waiting", "customer"), ("waiting", "active", "agent:sam@example.com")]
+
+
+def test_two_agents_one_claim_and_only_the_claimant_replies(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    customer = make_client(rasa=rasa, **ALWAYS_OPEN)
+    handing_over(rasa, gateway(customer).settings.sqlalchemy_url)
+    conversation = chat(customer, ASK)["conversation_id"]
+    sam, sam_csrf = agent_client(customer, "sam@example.com")
+    kim, kim_csrf = agent_client(customer, "kim@example.com", role="sales")
+    base = f"/api/agent/conversations/{conversation}"
+
+    assert sam.post(f"{base}/claim", headers={"X-CSRF-Token": sam_csrf}).status_code == 200
+    taken = kim.post(f"{base}/claim", headers={"X-CSRF-Token": kim_csrf})
+    assert taken.status_code == 409
+    assert "sam@example.com" in taken.json()["error"]
+    refused = kim.post(f"{base}/reply", json={"text": "me too"}, headers={"X-CSRF-Token": kim_csrf})
+    assert refused.status_code == 409
+    assert sam.post(f"{base}/reply", json={"text": "hi"}).status_code == 403  # no CSRF token
+    assert (
+        sam.post(
+            f"{base}/reply", json={"text": "  "}, headers={"X-CSRF-Token": sam_csrf}
+        ).status_code
+        == 422
+    )
+    assert kim.post(f"{base}/close", headers={"X-CSRF-Token": kim_csrf}).status_code == 200
+    assert (
+        sam.post(
+            f"{base}/reply", json={"text": "hi"}, headers={"X-CSRF-Token": sam_csrf}
+        ).status_code
+        == 404
+    )
+
+
+def test_outside_business_hours_the_customer_is_offered_to_leave_a_message(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    today = datetime.now(UTC).date()
+    closed = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
+    customer = make_client(
+        rasa=rasa, handoff_timezone="UTC", handoff_days="mon-sun", handoff_holidays=closed
+    )
+    handing_over(rasa, gateway(customer).settings.sqlalchemy_url)
+
+    first = chat(customer, ASK)
+
+    texts = [m["text"] for m in first["messages"]]
+    assert texts[0] == HANDOFF_TEXT
+    assert "Someone will answer from" in texts[1] and "(UTC)" in texts[1]
+    assert first["messages"][1]["buttons"] == [
+        {"title": "Leave my email", "payload": "/leave_email"}
+    ]
+    agent, _ = agent_client(customer, "sam@example.com")
+    assert agent.get("/api/agent/queue").json() == []
+    # the offered button passes the payload guard: the bot's contact flow takes the message
+    chat(customer, "/leave_email", first["token"])
+    assert webhook_texts(rasa)[-1] == "/leave_email"
+
+
+def test_a_customer_waiting_too_long_is_offered_the_same(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    customer = make_client(rasa=rasa, handoff_max_wait_seconds=10, **ALWAYS_OPEN)
+    settings = gateway(customer).settings
+    handing_over(rasa, settings.sqlalchemy_url)
+    first = chat(customer, ASK)
+    with session_scope(get_engine(settings.sqlalchemy_url)) as session:
+        handoff = session.query(Handoff).one()
+        handoff.created_at = datetime.now(UTC) - timedelta(seconds=60)
+
+    reply = chat(customer, "still there?", first["token"])
+
+    assert "nobody from our team is free" in reply["messages"][0]["text"]
+    assert webhook_texts(rasa) == [ASK]  # the message itself went to the tracker only
+    agent, _ = agent_client(customer, "sam@example.com")
+    assert agent.get("/api/agent/queue").json() == []
+    assert chat(customer, "ok then", first["token"])["messages"][0]["text"] == "bot: ok then"
+
+
+def test_when_rasa_cannot_record_a_human_turn_the_customer_gets_the_fallback(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    customer = make_client(rasa=rasa, **ALWAYS_OPEN)
+    handing_over(rasa, gateway(customer).settings.sqlalchemy_url)
+    first = chat(customer, ASK)
+    rasa.mode = "error"
+
+    response = customer.post(
+        "/api/chat", json={"message": "hi"}, headers={"Authorization": f"Bearer {first['token']}"}
+    )
+
+    assert response.status_code == 503
+    assert webhook_texts(rasa) == [ASK]
