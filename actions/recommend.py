@@ -164,8 +164,11 @@ class ValidateRecommendationForm(FormValidationAction):
 
     @staticmethod
     def _answering(tracker: Tracker, slot: str) -> bool:
+        # "what is the return window?" can look off-topic to the NLU: a question for the
+        # knowledge base (data/rules/recommendations.yml), not a need
+        intent = latest_intent(tracker)
         return tracker.get_slot("requested_slot") == slot and (
-            latest_intent(tracker) not in QUESTION_INTENTS
+            intent not in QUESTION_INTENTS and intent != "out_of_scope"
         )
 
     async def extract_need(
@@ -183,7 +186,9 @@ class ValidateRecommendationForm(FormValidationAction):
         )
         if tracker.get_slot("need") and not self._answering(tracker, "need"):
             return {}
-        if text and (self._answering(tracker, "need") or len(text.split()) >= 4):
+        intent = latest_intent(tracker)
+        describes = intent not in QUESTION_INTENTS and intent != "out_of_scope"
+        if text and describes and (self._answering(tracker, "need") or len(text.split()) >= 4):
             return {"need": text}
         if category:
             catalog = deps.get_catalog()

@@ -215,3 +215,8 @@ def test_a_shop_without_capacities_or_features_asks_only_need_and_budget(
     assert slots["need"] == "Can you recommend an electric bike under £2,000?"
     assert slots["budget"] == "£2,000"
     assert slots["requested_slot"] is None, "nothing left to ask: recommend"
+
+
+def test_an_off_topic_looking_question_is_not_taken_as_the_need(catalog: Catalog) -> None:
+    tracker = sales_tracker("what is the return window?", intent="out_of_scope", requested="need")
+    assert extract(tracker) == {}
