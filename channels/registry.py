@@ -66,5 +66,6 @@ def channel_credentials(settings: Settings) -> dict[str, dict[str, Any]]:
             "token": token.get_secret_value() if token is not None else "",
             "api_url": settings.telegram_api_url,
             "public_url": settings.base_url,
+            "agent_chat_id": settings.telegram_agent_chat_id,
         }
     }

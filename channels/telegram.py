@@ -19,6 +19,7 @@ import logging
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
 from urllib.parse import quote
@@ -120,6 +121,23 @@ def _callback_data(payload: str, title: str) -> str:
     return data.decode(errors="ignore") or "?"
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+@dataclass(frozen=True)
+class RepReply:
+    """A message in the agents' group; ``thread_message_id`` is the bot's post it answers."""
+
+    chat_id: int
+    thread_message_id: int | None
+    """None when the message answers nothing (it is ignored)."""
+    user_id: int
+    rep: str
+    """How the rep is named in transitions: ``telegram:@username``."""
+    text: str
+
+
 def retry_seconds(error: RetryAfter) -> float:
     """Return how long a 429 asks to wait, in seconds."""
     with warnings.catch_warnings():  # the int form is deprecated; both are handled here
@@ -142,6 +160,7 @@ class TelegramChannel:
         api_url: str = DEFAULT_API_URL,
         public_url: str | None = None,
         help_text: str = DEFAULT_HELP_TEXT,
+        agent_chat_id: int | None = None,
         max_send_attempts: int = MAX_SEND_ATTEMPTS,
         max_retry_after_seconds: float = MAX_RETRY_AFTER_SECONDS,
     ) -> None:
@@ -151,6 +170,7 @@ class TelegramChannel:
         self.api_url = api_url.rstrip("/")
         self.public_url = (public_url or "").rstrip("/")
         self.help_text = help_text
+        self.agent_chat_id = agent_chat_id
         self.max_send_attempts = max(1, max_send_attempts)
         self.max_retry_after_seconds = max_retry_after_seconds
         self.bot_id = token.split(":", 1)[0]
@@ -172,7 +192,46 @@ class TelegramChannel:
             api_url=str(credentials.get("api_url") or DEFAULT_API_URL),
             public_url=credentials.get("public_url"),
             help_text=str(credentials.get("help_text") or DEFAULT_HELP_TEXT),
+            agent_chat_id=_optional_int(credentials.get("agent_chat_id")),
         )
+
+    # --- the reps' group ------------------------------------------------------------------
+
+    def rep_reply(self, payload: Any) -> RepReply | None:
+        """Return a rep's reply in the agents' group to one of the bot's posts, else None."""
+        if self.agent_chat_id is None or not isinstance(payload, dict):
+            return None
+        message = payload.get("message")
+        if not isinstance(message, dict):
+            return None
+        chat = message.get("chat") or {}
+        if chat.get("id") != self.agent_chat_id:
+            return None
+        original = message.get("reply_to_message") or {}
+        sender = message.get("from") or {}
+        text = message.get("text")
+        if not isinstance(original.get("message_id"), int) or not isinstance(text, str):
+            return RepReply(self.agent_chat_id, None, 0, "", "")
+        name = sender.get("username")
+        return RepReply(
+            chat_id=self.agent_chat_id,
+            thread_message_id=int(original["message_id"]),
+            user_id=int(sender.get("id") or 0),
+            rep=f"telegram:@{name}" if name else f"telegram:{sender.get('id')}",
+            text=text.strip()[:MAX_MESSAGE_LENGTH],
+        )
+
+    async def post(self, chat_id: int, text: str) -> int:
+        """Send ``text`` to a chat (the agents' group) and return the message's id."""
+        message = await self._call(
+            "sendMessage",
+            lambda: self.bot.send_message(
+                chat_id=chat_id,
+                text=split_text(text)[0] if text.strip() else CHOOSE_TEXT,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+        )
+        return int(message.message_id)
 
     # --- incoming -------------------------------------------------------------------------
 

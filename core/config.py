@@ -214,6 +214,8 @@ class Settings(BaseSettings):
     """The Bot API's base URL (a local Bot API server, or a stand-in in tests)."""
     telegram_update_ttl_seconds: int = Field(default=86_400, ge=60)
     """How long a processed ``update_id`` is remembered (Telegram's resends come sooner)."""
+    telegram_agent_chat_id: int | None = None
+    """A Telegram group of reps: new handoffs are posted there and replies reach the customer."""
 
     # --- Handoff to a person: business hours and the wait before the offer to leave a message --
     handoff_timezone: str = "Europe/Berlin"

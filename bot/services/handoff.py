@@ -29,12 +29,13 @@ from urllib.parse import quote
 
 import httpx
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.rasa_client import RasaUnavailable
 from bot.services.business_hours import BusinessHours
 from bot.services.realtime import RealtimeHub
 from channels.base import Channel, Undeliverable
+from channels.telegram import RepReply, TelegramChannel
 from core.config import Settings
 from core.logging import sender_ref
 from core.messages import Button, IncomingMessage, OutgoingMessage
@@ -46,6 +47,7 @@ from core.storage.handoff import (
     RETURNED,
     WAITING,
     Handoff,
+    HandoffThread,
     HandoffTransition,
 )
 from core.storage.models import Lead, as_utc, utcnow
@@ -270,6 +272,23 @@ class HandoffStore:
             ).all()
             return [TransitionView(r.from_state, r.to_state, r.actor, as_utc(r.at)) for r in rows]
 
+    def add_thread(self, handoff_id: str, chat_id: int, message_id: int) -> None:
+        """Remember the reps' group message about a handoff."""
+        with session_scope(self.engine) as session:
+            session.add(
+                HandoffThread(handoff_id=handoff_id, chat_id=chat_id, message_id=message_id)
+            )
+
+    def thread_handoff(self, chat_id: int, message_id: int) -> str | None:
+        """Return the handoff a reps' group message is about, if any."""
+        with session_scope(self.engine) as session:
+            found: str | None = session.scalars(
+                select(HandoffThread.handoff_id).where(
+                    HandoffThread.chat_id == chat_id, HandoffThread.message_id == message_id
+                )
+            ).first()
+            return found
+
     def take_requests(self, conversation_id: str, status: str) -> list[HandoffRequest]:
         """Mark the conversation's open handoff requests ``status``; return them."""
         with session_scope(self.engine) as session:
@@ -378,14 +397,19 @@ class HandoffService:
         hours: BusinessHours,
         max_wait_seconds: int = 300,
         realtime: RealtimeHub | None = None,
+        rep_group: TelegramChannel | None = None,
     ) -> None:
-        """Keep handoffs in ``store``, turns in ``tracker``; reach customers by ``channels``."""
+        """Keep handoffs in ``store``, turns in ``tracker``; reach customers by ``channels``.
+
+        ``rep_group`` is the Telegram bot whose ``agent_chat_id`` group hears of new handoffs.
+        """
         self.store = store
         self.tracker = tracker
         self.channels = channels
         self.hours = hours
         self.max_wait = timedelta(seconds=max_wait_seconds)
         self.realtime = realtime
+        self.rep_group = rep_group if rep_group and rep_group.agent_chat_id is not None else None
 
     # --- the customer side ------------------------------------------------------------------
 
@@ -434,7 +458,7 @@ class HandoffService:
         if not taken:
             return []
         request = taken[-1]
-        _, created = await asyncio.to_thread(
+        view, created = await asyncio.to_thread(
             self.store.open,
             incoming.sender_id,
             incoming.channel,
@@ -450,7 +474,59 @@ class HandoffService:
                 incoming.channel,
                 request.reason,
             )
+            await self._announce(view)
         return []
+
+    async def _announce(self, view: HandoffView) -> None:
+        """Post a new handoff to the reps' Telegram group (when one is configured)."""
+        if self.rep_group is None or self.rep_group.agent_chat_id is None:
+            return
+        chat_id = self.rep_group.agent_chat_id
+        text = (
+            f"A customer on {view.channel} asks for a person ({view.reason}).\n"
+            f"They asked: {view.summary or '(nothing yet)'}\n\n"
+            "Reply to this message to answer them (the first to reply takes the "
+            "conversation); reply /handback to give it back to the bot, /close to end it."
+        )
+        try:
+            message_id = await self.rep_group.post(chat_id, text)
+            await asyncio.to_thread(self.store.add_thread, view.id, chat_id, message_id)
+        except (Undeliverable, SQLAlchemyError) as error:
+            logger.warning("handoff.rep_group.unannounced error=%s", type(error).__name__)
+
+    async def rep_message(self, reply: RepReply) -> None:
+        """Act on a rep's reply in the group: claim and answer, hand back or close."""
+        if reply.thread_message_id is None or self.rep_group is None:
+            return
+        handoff_id = await asyncio.to_thread(
+            self.store.thread_handoff, reply.chat_id, reply.thread_message_id
+        )
+        if handoff_id is None or not reply.text:
+            return
+        agent = Agent(id=f"tg{reply.user_id}", email=reply.rep)
+        command = reply.text.split()[0].split("@")[0].lower()
+        try:
+            if command == "/handback":
+                await self.handback(handoff_id, agent)
+            elif command == "/close":
+                await self.close(handoff_id, agent)
+            else:
+                view = await asyncio.to_thread(self.store.get, handoff_id)
+                if view.state == WAITING:
+                    await self.claim(handoff_id, agent)
+                await self.reply(handoff_id, agent, reply.text)
+        except HandoffError as error:
+            await self._note(reply.chat_id, f"Not sent: {error}.")
+        except RasaUnavailable:
+            await self._note(reply.chat_id, "Not sent: the assistant is unavailable, try again.")
+
+    async def _note(self, chat_id: int, text: str) -> None:
+        if self.rep_group is None:
+            return
+        try:
+            await self.rep_group.post(chat_id, text)
+        except Undeliverable as error:
+            logger.warning("handoff.rep_group.note_failed reason=%s", error.reason)
 
     async def _offer_message(
         self, conversation_id: str, now: datetime, *, waited: bool
@@ -587,4 +663,5 @@ def handoff_service_for(
         hours,
         settings.handoff_max_wait_seconds,
         realtime,
+        rep_group=next((c for c in channels.values() if isinstance(c, TelegramChannel)), None),
     )

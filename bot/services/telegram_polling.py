@@ -19,9 +19,12 @@ from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
 from bot.services.conversation import ConversationService
 from bot.services.handoff import handoff_service_for
+from bot.services.realtime import RealtimeHub
 from bot.services.telegram_updates import TelegramUpdates
-from channels.registry import channel_credentials
+from channels.base import Channel
+from channels.registry import build_channels, channel_credentials
 from channels.telegram import TelegramChannel, retry_seconds
+from channels.web import WebChannel
 from core.config import Settings
 from core.storage import get_engine
 
@@ -40,6 +43,20 @@ def telegram_channel(settings: Settings) -> TelegramChannel:
     return TelegramChannel.from_credentials(channel_credentials(settings)["telegram"])
 
 
+def _reachable(channel: TelegramChannel, realtime: RealtimeHub) -> dict[str, Channel]:
+    """Channels a rep's reply from the group can reach from this process.
+
+    Widget customers are reached through the stored live-push events, which the gateway's
+    streams read from the database.
+    """
+    channels = build_channels(["web"])
+    web = channels["web"]
+    if isinstance(web, WebChannel):
+        web.push = realtime.publish_messages
+    channels[channel.name] = channel
+    return channels
+
+
 async def poll(
     settings: Settings,
     *,
@@ -53,6 +70,7 @@ async def poll(
     """
     channel = telegram_channel(settings)
     engine = get_engine(settings.sqlalchemy_url)
+    realtime = RealtimeHub(engine)
     token = settings.rasa_auth_token
     answered = 0
     async with httpx.AsyncClient(
@@ -67,7 +85,7 @@ async def poll(
         conversation = ConversationService(
             rasa,
             fallback_message(fallback_text(settings.company)),
-            handoff_service_for(settings, http, engine, {channel.name: channel}),
+            handoff_service_for(settings, http, engine, _reachable(channel, realtime), realtime),
         )
         updates = TelegramUpdates(
             channel, conversation, engine, settings.telegram_update_ttl_seconds

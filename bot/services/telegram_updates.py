@@ -83,6 +83,11 @@ class TelegramUpdates:
             logger.exception("telegram.update.failed update_id=%s", update.get("update_id"))
 
     async def _process(self, update: dict[str, Any]) -> None:
+        rep = self.channel.rep_reply(update)
+        if rep is not None:  # the reps' group: never a customer conversation
+            if self.conversation.handoff is not None:
+                await self.conversation.handoff.rep_message(rep)
+            return
         try:
             incoming = self.channel.parse(update)
         except InvalidMessage as error:

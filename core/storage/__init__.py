@@ -8,7 +8,7 @@ Nothing connects at import time; the schema is created and upgraded only by the 
 from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
 from core.storage.events import ConversationEvent
-from core.storage.handoff import Handoff, HandoffTransition
+from core.storage.handoff import Handoff, HandoffThread, HandoffTransition
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
@@ -20,6 +20,7 @@ __all__ = [
     "Feedback",
     "Handoff",
     "HandoffRequest",
+    "HandoffThread",
     "HandoffTransition",
     "KBAnswer",
     "LoginAttempt",

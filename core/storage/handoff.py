@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.storage.models import Base, new_id, utcnow
@@ -69,3 +79,14 @@ class HandoffTransition(Base):
     actor: Mapped[str] = mapped_column(String(360))
     """``customer``, ``system`` or ``agent:<email>``."""
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffThread(Base):
+    """The message a Telegram group of reps got about a handoff (replies to it answer)."""
+
+    __tablename__ = "handoff_threads"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    handoff_id: Mapped[str] = mapped_column(ForeignKey("handoffs.id"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
