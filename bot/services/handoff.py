@@ -59,6 +59,8 @@ CUSTOMER_TURN_INTENT = "handoff_customer_turn"
 """Intent name on the ``user`` events of human turns (outside the domain: no policy reads it)."""
 LEAVE_MESSAGE = Button("Leave my email", "/leave_email")
 """The offer to leave a message: the domain's contact flow, which records a ticket."""
+HOT_GRADE = "hot"
+"""Lead grade whose conversations go first in the queue."""
 REQUEST_OPEN = "open"
 REQUEST_QUEUED = "queued"
 REQUEST_AFTER_HOURS = "after_hours"
@@ -255,12 +257,13 @@ class HandoffStore:
         return f"the handoff is {current.state}, it cannot become {to_state}"
 
     def queue(self) -> list[HandoffView]:
-        """Return the open handoffs, the longest waiting first."""
+        """Return the open handoffs: hot leads first, then the longest waiting first."""
         with session_scope(self.engine) as session:
             rows = session.scalars(
                 select(Handoff).where(Handoff.state.in_(OPEN_STATES)).order_by(Handoff.created_at)
             ).all()
-            return [_view(r, self._lead(session, r.conversation_id)) for r in rows]
+            views = [_view(r, self._lead(session, r.conversation_id)) for r in rows]
+        return sorted(views, key=lambda v: v.lead_grade != HOT_GRADE)  # stable: keeps the wait
 
     def transitions(self, handoff_id: str) -> list[TransitionView]:
         """Return a handoff's transitions, oldest first."""

@@ -10,6 +10,7 @@ from bot.services.handoff import HandoffConflict, HandoffNotFound, HandoffStore
 from core.storage import HandoffRequest, get_engine, session_scope
 from core.storage.handoff import ACTIVE, CLOSED, RETURNED, WAITING
 from core.storage.migrate import upgrade
+from core.storage.models import Contact, Lead
 
 
 @pytest.fixture
@@ -98,3 +99,19 @@ def test_requests_from_the_action_server_are_taken_once(store: HandoffStore) -> 
     [taken] = store.take_requests("c5", "queued")
     assert taken.reason == "customer_request"
     assert store.take_requests("c5", "queued") == []
+
+
+def test_hot_leads_go_first_in_the_queue(store: HandoffStore) -> None:
+    older, _ = store.open("c6", "web", "customer_request", None, "customer")
+    hot, _ = store.open("c7", "web", "customer_request", None, "customer")
+    with session_scope(store.engine) as session:
+        contact = Contact(email_normalized="ada@example.com", email="ada@example.com")
+        session.add(contact)
+        session.flush()
+        session.add(
+            Lead(contact_id=contact.id, conversation_id="c7", channel="web", score=82, grade="hot")
+        )
+    queue = store.queue()
+    assert [v.id for v in queue] == [hot.id, older.id]
+    assert (queue[0].lead_score, queue[0].lead_grade) == (82, "hot")
+    assert queue[1].lead_score is None
