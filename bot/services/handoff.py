@@ -623,8 +623,9 @@ class HandoffService:
         except RasaUnavailable as error:
             logger.warning("handoff.tracker.unavailable reason=%s", error)
         if self.realtime is not None and view.channel == "web":
-            # the widget shows "a person has joined" / "back with the assistant" notices
+            # the widget words these notices itself ("A person from our team has joined...")
             await self.realtime.publish(view.conversation_id, f"agent_{notice}", {})
+            return
         await self._deliver(view, [message])
 
     async def _deliver(self, view: HandoffView, messages: list[OutgoingMessage]) -> None:

@@ -51,7 +51,7 @@ def test_customer_and_agent_round_trip(make_settings: SettingsFactory, tmp_path:
             agent.click(".queue-item a")
             agent.click("#claim")
             expect(agent.locator("#handoff-state")).to_contain_text("With sam@example.com")
-            expect(customer.locator(BOT).last).to_contain_text("has joined the conversation")
+            expect(customer.locator(".concierge-notice")).to_contain_text("has joined")
 
             agent.fill("#reply-text", "Hi, Sam here.")
             agent.click("#reply-send")
@@ -63,7 +63,9 @@ def test_customer_and_agent_round_trip(make_settings: SettingsFactory, tmp_path:
 
             agent.click("#handback")
             expect(agent.locator("#handoff-state")).to_contain_text("with the bot")
-            expect(customer.locator(BOT).last).to_contain_text("back with the assistant")
+            expect(customer.locator(".concierge-notice").last).to_contain_text(
+                "back with the assistant"
+            )
 
         customer.fill("#concierge-input", "What is the return window?")
         customer.press("#concierge-input", "Enter")

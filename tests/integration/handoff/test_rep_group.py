@@ -89,7 +89,8 @@ def test_a_rep_answers_a_web_customer_from_the_group(
 
     pushed = RealtimeHub(state.engine).events_after(conversation, 0)
     texts = [e.payload["messages"][0]["text"] for e in pushed if e.kind == "message"]
-    assert texts == ["A person from our team has joined the conversation.", "Hi, Kim here."]
+    assert [e.kind for e in pushed] == ["agent_joined", "message"]
+    assert texts == ["Hi, Kim here."]
     notes = [c.params["text"] for c in bot_api.wait_for("sendMessage", 2)][1:]
     assert notes == ["Not sent: this conversation is claimed by telegram:@kim_sales."]
 
