@@ -9,6 +9,7 @@ configured connectors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -40,7 +41,7 @@ from bot.routers import (
 )
 from bot.routers.errors import install_error_handlers
 from bot.services.conversation import ConversationService
-from bot.services.handoff import handoff_service_for
+from bot.services.handoff import expire_forever, handoff_service_for
 from bot.services.realtime import RealtimeHub
 from channels.registry import build_channels, channel_credentials
 from channels.telegram import TelegramChannel
@@ -136,6 +137,7 @@ def create_app(
                 settings.rasa_timeout_seconds,
                 auth_token=token.get_secret_value() if token else None,
             )
+            handoff = handoff_service_for(settings, http, engine, connectors, realtime)
             app.state.gateway = GatewayState(
                 settings=settings,
                 http=http,
@@ -143,9 +145,7 @@ def create_app(
                 engine=engine,
                 channels=connectors,
                 conversation=ConversationService(
-                    rasa,
-                    fallback_message(fallback_text(settings.company)),
-                    handoff_service_for(settings, http, engine, connectors, realtime),
+                    rasa, fallback_message(fallback_text(settings.company)), handoff
                 ),
                 tokens=conversation_tokens_for(settings),
                 throttle=login_throttle_for(settings),
@@ -158,10 +158,14 @@ def create_app(
                 engine.dialect.name,
                 ",".join(connectors),
             )
+            expiry = asyncio.create_task(expire_forever(handoff))  # unclaimed handoffs
             try:
                 yield
             finally:
                 logger.info("gateway.stopping")
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
                 bot = connectors.get(TelegramChannel.name)
                 if isinstance(bot, TelegramChannel):
                     await bot.shutdown()

@@ -59,6 +59,8 @@ CUSTOMER_TURN_INTENT = "handoff_customer_turn"
 """Intent name on the ``user`` events of human turns (outside the domain: no policy reads it)."""
 LEAVE_MESSAGE = Button("Leave my email", "/leave_email")
 """The offer to leave a message: the domain's contact flow, which records a ticket."""
+SWEEP_SECONDS = 10.0
+"""How often the gateway looks for handoffs nobody claimed in time."""
 HOT_GRADE = "hot"
 """Lead grade whose conversations go first in the queue."""
 REQUEST_OPEN = "open"
@@ -444,6 +446,36 @@ class HandoffService:
             return await self._offer_message(incoming.sender_id, now, waited=True)
         return []
 
+    async def expire_waiting(self) -> int:
+        """Hand back the handoffs nobody claimed in time, offering to take a message.
+
+        Every replica may run this; the conditional update lets one of them act on each.
+        Returns how many were handed back.
+        """
+        now = utcnow()
+        expired = [
+            v
+            for v in await asyncio.to_thread(self.store.queue)
+            if v.state == WAITING and now - v.created_at > self.max_wait
+        ]
+        done = 0
+        for view in expired:
+            try:
+                await asyncio.to_thread(
+                    self.store.transition, view.id, [WAITING], RETURNED, "system"
+                )
+            except HandoffConflict:
+                continue  # claimed or handled meanwhile
+            done += 1
+            logger.info("handoff.expired sender=%s", sender_ref(view.conversation_id))
+            try:
+                offer = await self._offer_message(view.conversation_id, now, waited=True)
+            except RasaUnavailable as error:
+                logger.warning("handoff.tracker.unavailable reason=%s", error)
+                offer = [self._offer(now, waited=True)]
+            await self._deliver(view, offer)
+        return done
+
     async def after_turn(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
         """Open a handoff for a request the turn recorded; return extra messages to show."""
         now = utcnow()
@@ -534,6 +566,13 @@ class HandoffService:
     async def _offer_message(
         self, conversation_id: str, now: datetime, *, waited: bool
     ) -> list[OutgoingMessage]:
+        message = self._offer(now, waited=waited)
+        # in the tracker too, so the button is an offer the payload guard lets through
+        await self.tracker.append(conversation_id, [bot_event(message, {"handoff": "offer"})])
+        return [message]
+
+    def _offer(self, now: datetime, *, waited: bool) -> OutgoingMessage:
+        """Return the message saying when people answer, with the offer to leave a message."""
         opening = self.hours.next_opening(now)
         first = (
             "Sorry, nobody from our team is free right now."
@@ -545,7 +584,7 @@ class HandoffService:
             if self.hours.is_open(now)
             else f"Someone will answer from {opening:%A %d %B, %H:%M} ({self.hours.zone.key})."
         )
-        message = OutgoingMessage(
+        return OutgoingMessage(
             text=(
                 f"{first} We answer chats {self.hours.describe()}. {when} "
                 "You can leave a message with your email and we will get back to you."
@@ -553,9 +592,6 @@ class HandoffService:
             buttons=[LEAVE_MESSAGE],
             custom={"kind": "handoff_unavailable"},
         )
-        # in the tracker too, so the button is an offer the payload guard lets through
-        await self.tracker.append(conversation_id, [bot_event(message, {"handoff": "offer"})])
-        return [message]
 
     # --- the agent side -----------------------------------------------------------------------
 
@@ -669,3 +705,13 @@ def handoff_service_for(
         realtime,
         rep_group=next((c for c in channels.values() if isinstance(c, TelegramChannel)), None),
     )
+
+
+async def expire_forever(service: HandoffService, interval_seconds: float = SWEEP_SECONDS) -> None:
+    """Run :meth:`HandoffService.expire_waiting` every ``interval_seconds`` until cancelled."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await service.expire_waiting()
+        except SQLAlchemyError as error:
+            logger.error("handoff.expire.db_failed error=%s", type(error).__name__)

@@ -231,3 +231,31 @@ def test_when_rasa_cannot_record_a_human_turn_the_customer_gets_the_fallback(
 
     assert response.status_code == 503
     assert webhook_texts(rasa) == [ASK]
+
+
+def test_unclaimed_handoffs_are_handed_back_with_the_offer_without_the_customer_writing(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    customer = make_client(rasa=rasa, handoff_max_wait_seconds=10, **ALWAYS_OPEN)
+    state = gateway(customer)
+    handing_over(rasa, state.settings.sqlalchemy_url)
+    conversation = chat(customer, ASK)["conversation_id"]
+    service = state.conversation.handoff
+    assert service is not None
+    portal = customer.portal
+    assert portal is not None
+    assert portal.call(service.expire_waiting) == 0  # not waited long enough yet
+
+    with session_scope(state.engine) as session:
+        row = session.query(Handoff).one()
+        row.created_at = datetime.now(UTC) - timedelta(seconds=60)
+        handoff_id = row.id
+
+    assert portal.call(service.expire_waiting) == 1
+    assert portal.call(service.expire_waiting) == 0
+    [pushed] = RealtimeHub(state.engine).events_after(conversation, 0)
+    offer = pushed.payload["messages"][0]
+    assert "nobody from our team is free" in offer["text"]
+    assert offer["buttons"] == [{"title": "Leave my email", "payload": "/leave_email"}]
+    steps = [(t.to_state, t.actor) for t in service.store.transitions(handoff_id)]
+    assert steps == [("waiting", "customer"), ("returned", "system")]
