@@ -16,6 +16,13 @@ from core.storage import get_engine
 from core.storage.migrate import schema_problem
 
 
+def _redacted(error: Exception, settings: Settings) -> str:
+    """Return the error's message without the bot token (python-telegram-bot may quote it)."""
+    text = str(error)
+    token = settings.telegram_token
+    return text.replace(token.get_secret_value(), "***") if token is not None else text
+
+
 def _needs_token(settings: Settings) -> bool:
     token = settings.telegram_token
     if token is None or not token.get_secret_value().strip():
@@ -37,7 +44,7 @@ def _cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         return 0
     except (TelegramError, ValueError) as error:
-        print(f"error: Telegram refused: {error}", file=sys.stderr)
+        print(f"error: Telegram refused: {_redacted(error, settings)}", file=sys.stderr)
         return 1
     print(f"answered {answered} update(s)")
     return 0
@@ -50,7 +57,7 @@ def _cmd_set_webhook(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(set_webhook(settings, args.url))
     except (TelegramError, ValueError, ValidationError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_redacted(error, settings)}", file=sys.stderr)
         return 1
     print(f"Telegram now posts updates to {args.url}")
     return 0

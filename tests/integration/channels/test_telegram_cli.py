@@ -74,4 +74,6 @@ def test_set_webhook_passes_the_secret(
 
     monkeypatch.setenv("CONCIERGE_TELEGRAM_TOKEN", "999:not-this-bot")
     assert main(["telegram", "set-webhook", url]) == 1
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error" in err
+    assert "not-this-bot" not in err  # the token is never printed
