@@ -173,6 +173,8 @@ class HandoffStore:
         summary: str | None,
         actor: str,
         request_id: str | None = None,
+        *,
+        retried: bool = False,
     ) -> tuple[HandoffView, bool]:
         """Open a waiting handoff; return it and whether it is new (an open one is kept)."""
         now = utcnow()
@@ -198,8 +200,13 @@ class HandoffStore:
                 view = _view(row)
         except IntegrityError:
             existing = self.open_for(conversation_id)
-            if existing is None:  # closed between the two statements: try once more
-                return self.open(conversation_id, channel, reason, summary, actor, request_id)
+            if existing is None:
+                if retried:
+                    raise
+                # the open one ended between the two statements: try once more
+                return self.open(
+                    conversation_id, channel, reason, summary, actor, request_id, retried=True
+                )
             return existing, False
         return view, True
 
