@@ -259,3 +259,13 @@ def test_unclaimed_handoffs_are_handed_back_with_the_offer_without_the_customer_
     assert offer["buttons"] == [{"title": "Leave my email", "payload": "/leave_email"}]
     steps = [(t.to_state, t.actor) for t in service.store.transitions(handoff_id)]
     assert steps == [("waiting", "customer"), ("returned", "system")]
+
+
+def test_the_agent_api_is_documented_in_the_openapi(make_client: ClientFactory) -> None:
+    paths = make_client().get("/openapi.json").json()["paths"]
+    base = "/api/agent/conversations/{conversation_id}"
+    assert set(paths["/api/agent/queue"]) == {"get"}
+    assert set(paths[base]) == {"get"}
+    for action in ("claim", "reply", "handback", "close"):
+        assert set(paths[f"{base}/{action}"]) == {"post"}, action
+    assert "409" in paths[f"{base}/claim"]["post"]["responses"]
