@@ -1,17 +1,28 @@
-"""Chat latency through the gateway and directly against Rasa's REST webhook, in one run.
+"""Chat latency and throughput: old and new NLU pipelines, gateway and Rasa direct, one run.
 
-Starts the real assistant (Rasa, action server, gateway) on free ports, then sends N
-concurrent senders x M turns of a realistic conversation, alternating gateway and direct
-rounds so that both see the same machine state. Prints p50/p95 latency, messages per
-second and the gateway/direct ratio as Markdown.
+Starts one whole assistant (Rasa, action server, gateway) per model on free ports, each with
+a fresh data directory, then for 1, 4 and 16 concurrent senders sends a realistic
+conversation, alternating models and targets round by round so that every configuration
+sees the same machine state:
 
-    .venv/bin/python -m benchmarks.chat_latency --senders 4 --turns 10 --rounds 3
+- ``gateway``: the widget's ``POST /api/chat`` (a new conversation per sender, then its
+  ``Authorization: Bearer <token>``, as the widget does);
+- ``direct``: Rasa's REST webhook (``/webhooks/rest/webhook``), no gateway in between.
+
+A reply counts only when it is a 200 with at least one non-empty text; anything else (an
+error status, a timeout, an empty reply, the gateway's "unavailable" message) is counted as
+failed and left out of the latencies. Knowledge turns (answered from the documents) and
+other turns are reported apart for one sender. Prints Markdown.
+
+    .venv/bin/python -m benchmarks.chat_latency \\
+        --model old=path/to/old.tar.gz --model new=.data/models/concierge.tar.gz
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import socket
 import statistics
@@ -19,46 +30,58 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
+from benchmarks.conversation import CONVERSATION, KNOWLEDGE, OTHER
 from bot.supervisor import Supervisor, build_specs, ingest_content
 from core.config import PROJECT_ROOT, Settings
 from core.storage.migrate import upgrade
 
-CONVERSATION = [
-    "hello",
-    "what is the return window for a grinder?",
-    "how much does the Kestrel Barista Pro 300 cost?",
-    "can you recommend an espresso machine under 800 euros?",
-    "do you ship to Austria?",
-    "how long is the warranty on espresso machines?",
-    "my machine shows error E3",
-    "thanks!",
-    "are you a bot?",
-    "what are your support hours?",
-]
+
+@dataclass
+class Sample:
+    """One turn: its kind, latency in seconds and whether the reply was a real answer."""
+
+    kind: str
+    seconds: float
+    ok: bool
 
 
 @dataclass
 class Result:
-    """Latencies (seconds) of one target and the wall time they took."""
+    """The samples of one configuration and the wall time they took."""
 
-    latencies: list[float]
-    wall_seconds: float
+    samples: list[Sample] = field(default_factory=list)
+    wall_seconds: float = 0.0
 
-    def p(self, q: float) -> float:
-        """Return the q-quantile in milliseconds."""
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    def latencies(self, kind: str | None = None) -> list[float]:
+        """Latencies (ms) of successful turns, optionally of one kind."""
+        return sorted(
+            1000 * s.seconds for s in self.samples if s.ok and (kind is None or s.kind == kind)
+        )
+
+    @property
+    def failed(self) -> int:
+        """Turns without a real answer."""
+        return sum(1 for s in self.samples if not s.ok)
 
     @property
     def rate(self) -> float:
-        """Messages per second."""
-        return len(self.latencies) / self.wall_seconds
+        """Successful messages per second."""
+        return sum(1 for s in self.samples if s.ok) / self.wall_seconds if self.wall_seconds else 0
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile of sorted values (nearest rank); NaN when there are none."""
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def _free_port() -> int:
@@ -67,108 +90,204 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _sender(
-    client: httpx.AsyncClient, url: str, body_of: str, turns: int, out: list[float]
+def answered(payload: Any) -> bool:
+    """Whether a reply body holds at least one non-empty text that is not an outage notice."""
+    messages = payload.get("messages") if isinstance(payload, dict) else payload
+    if not isinstance(messages, list):
+        return False
+    texts = [m.get("text") for m in messages if isinstance(m, dict)]
+    if isinstance(payload, dict) and payload.get("error"):
+        return False
+    return any(isinstance(t, str) and t.strip() for t in texts)
+
+
+class GatewaySender:
+    """A widget: starts a conversation, then sends its token with every message."""
+
+    def __init__(self, base: str) -> None:
+        """Talk to the gateway at ``base``."""
+        self.url = f"{base}/api/chat"
+        self.token: str | None = None
+
+    async def send(self, client: httpx.AsyncClient, text: str) -> bool:
+        """Send one message; return whether the reply was a real answer."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await client.post(self.url, json={"message": text}, headers=headers)
+        if response.status_code != 200:
+            return False
+        body = response.json()
+        self.token = body.get("token") or self.token
+        return answered(body)
+
+
+class DirectSender:
+    """A client of Rasa's REST webhook, with its own sender id."""
+
+    def __init__(self, base: str) -> None:
+        """Talk to Rasa at ``base``."""
+        self.url = f"{base}/webhooks/rest/webhook"
+        self.sender = f"bench-{uuid.uuid4().hex[:10]}"
+
+    async def send(self, client: httpx.AsyncClient, text: str) -> bool:
+        """Send one message; return whether the reply was a real answer."""
+        response = await client.post(self.url, json={"sender": self.sender, "message": text})
+        return response.status_code == 200 and answered(response.json())
+
+
+async def _conversation(
+    client: httpx.AsyncClient, sender: GatewaySender | DirectSender, turns: int, out: Result
 ) -> None:
-    sender = f"bench-{uuid.uuid4().hex[:10]}"
     for turn in range(turns):
-        text = CONVERSATION[turn % len(CONVERSATION)]
-        body = (
-            {"sender_id": sender, "message": text}
-            if body_of == "gateway"
-            else {"sender": sender, "message": text}
-        )
+        text, kind = CONVERSATION[turn % len(CONVERSATION)]
         started = time.perf_counter()
-        response = await client.post(url, json=body)
-        out.append(time.perf_counter() - started)
-        response.raise_for_status()
+        try:
+            ok = await sender.send(client, text)
+        except (httpx.HTTPError, ValueError):
+            ok = False
+        out.samples.append(Sample(kind, time.perf_counter() - started, ok))
 
 
-async def _round(url: str, body_of: str, senders: int, turns: int) -> Result:
-    latencies: list[float] = []
+async def run_round(base: str, target: str, senders: int, turns: int, out: Result) -> None:
+    """Run ``senders`` conversations of ``turns`` messages at once; add to ``out``."""
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        clients = [
+            GatewaySender(base) if target == "gateway" else DirectSender(base)
+            for _ in range(senders)
+        ]
         started = time.perf_counter()
-        await asyncio.gather(
-            *(_sender(client, url, body_of, turns, latencies) for _ in range(senders))
-        )
-        return Result(latencies, time.perf_counter() - started)
+        await asyncio.gather(*(_conversation(client, c, turns, out) for c in clients))
+        out.wall_seconds += time.perf_counter() - started
 
 
-async def _check_model(rasa: str, token: str) -> None:
-    """Fail early unless Rasa's API (behind its auth token) names a loaded model."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(f"{rasa}/status", params={"token": token})
-        response.raise_for_status()
-        if not response.json().get("model_file"):
-            raise RuntimeError("Rasa is up but has no model loaded")
+@dataclass
+class Stack:
+    """One running assistant: its gateway and Rasa base URLs."""
+
+    name: str
+    gateway: str
+    rasa: str
+    token: str
 
 
-async def _measure(
-    gateway: str, rasa: str, token: str, senders: int, turns: int, rounds: int
-) -> dict[str, Result]:
-    await _check_model(rasa, token)
-    # The REST webhook is Rasa's channel, not its HTTP API: the token does not apply there.
-    targets = {
-        "gateway": f"{gateway}/api/chat",
-        "direct": f"{rasa}/webhooks/rest/webhook",
-    }
-    await _round(targets["gateway"], "gateway", senders, 3)  # warm caches and connections
-    await _round(targets["direct"], "direct", senders, 3)
-    pooled = {name: Result([], 0.0) for name in targets}
-    for _ in range(rounds):
-        for name, url in targets.items():
-            result = await _round(url, name, senders, turns)
-            pooled[name].latencies += result.latencies
-            pooled[name].wall_seconds += result.wall_seconds
-    return pooled
-
-
-def main() -> int:
-    """Start the assistant, measure, print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(PROJECT_ROOT / ".data/models/concierge.tar.gz"))
-    parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def running(name: str, model: Path, root: Path) -> Iterator[Stack]:
+    """Start Rasa, the action server and the gateway for ``model`` on free ports."""
     token = secrets.token_urlsafe(32)
-    with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            rasa_url=f"http://127.0.0.1:{_free_port()}",
-            action_server_url=f"http://127.0.0.1:{_free_port()}",
-            gateway_port=_free_port(),
-            rasa_auth_token=SecretStr(token),
-        )
-        upgrade(settings.sqlalchemy_url)
-        ingest_content(settings)
-        specs = build_specs(settings, Path(args.model), auth_token=token)
-        with Supervisor(specs, Path(tmp) / "logs") as group:
-            group.wait_until_ready(timeout=300)
-            results = asyncio.run(
-                _measure(
-                    settings.base_url,
-                    settings.rasa_url,
-                    token,
-                    args.senders,
-                    args.turns,
-                    args.rounds,
-                )
-            )
-    gateway, direct = results["gateway"], results["direct"]
-    print(
-        f"{args.senders} concurrent senders x {args.turns} turns x {args.rounds} rounds "
-        f"({len(gateway.latencies)} messages per target)\n"
+    settings = Settings(
+        data_dir=root / name,
+        rasa_url=f"http://127.0.0.1:{_free_port()}",
+        action_server_url=f"http://127.0.0.1:{_free_port()}",
+        gateway_port=_free_port(),
+        rasa_auth_token=SecretStr(token),
     )
-    print("| target | p50 ms | p95 ms | messages/s |")
-    print("|---|---|---|---|")
-    for name, result in results.items():
-        print(f"| {name} | {result.p(0.5):.1f} | {result.p(0.95):.1f} | {result.rate:.1f} |")
-    ratio = gateway.p(0.5) / direct.p(0.5)
-    print(f"\ngateway/direct p50 ratio: {ratio:.3f} (overhead {100 * (ratio - 1):+.1f}%)")
-    print(f"mean: gateway {1000 * statistics.mean(gateway.latencies):.1f} ms, "
-          f"direct {1000 * statistics.mean(direct.latencies):.1f} ms")  # fmt: skip
+    settings.data_dir.mkdir(parents=True)
+    upgrade(settings.sqlalchemy_url)
+    ingest_content(settings)
+    specs = [s for s in build_specs(settings, model, auth_token=token) if s.name != "worker"]
+    with Supervisor(specs, settings.data_dir / "logs") as group:
+        group.wait_until_ready(timeout=600)
+        yield Stack(name, settings.base_url, settings.rasa_url, token)
+
+
+async def measure(
+    stacks: list[Stack], sender_counts: list[int], turns: int, rounds: int
+) -> dict[tuple[str, str, int], Result]:
+    """Alternate stacks and targets round by round for every sender count."""
+    results: dict[tuple[str, str, int], Result] = {}
+    for stack in stacks:  # warm caches, models and connections
+        for target in ("gateway", "direct"):
+            await run_round(_base(stack, target), target, 4, len(CONVERSATION), Result())
+    for senders in sender_counts:
+        for _ in range(rounds):
+            for stack in stacks:
+                for target in ("gateway", "direct"):
+                    key = (stack.name, target, senders)
+                    out = results.setdefault(key, Result())
+                    await run_round(_base(stack, target), target, senders, turns, out)
+    return results
+
+
+def _base(stack: Stack, target: str) -> str:
+    return stack.gateway if target == "gateway" else stack.rasa
+
+
+def report(results: dict[tuple[str, str, int], Result], sender_counts: list[int]) -> str:
+    """Return the Markdown tables."""
+    lines = [
+        "| pipeline | target | senders | messages | failed or empty | p50 ms | p95 ms "
+        "| messages/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (name, target, senders), result in results.items():
+        values = result.latencies()
+        lines.append(
+            f"| {name} | {target} | {senders} | {len(result.samples)} | {result.failed} "
+            f"| {quantile(values, 0.5):.1f} | {quantile(values, 0.95):.1f} "
+            f"| {result.rate:.1f} |"
+        )
+    lines += [
+        "",
+        "One sender, by kind of turn (successful turns):",
+        "",
+        "| pipeline | target | knowledge p50 ms | knowledge p95 ms | other p50 ms | other p95 ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for (name, target, senders), result in results.items():
+        if senders != min(sender_counts):
+            continue
+        know, other = result.latencies(KNOWLEDGE), result.latencies(OTHER)
+        lines.append(
+            f"| {name} | {target} | {quantile(know, 0.5):.1f} | {quantile(know, 0.95):.1f} "
+            f"| {quantile(other, 0.5):.1f} | {quantile(other, 0.95):.1f} |"
+        )
+    lines += ["", "Gateway overhead (gateway p50 / direct p50 - 1):", ""]
+    names = sorted({name for name, _, _ in results}, key=list(dict.fromkeys(
+        name for name, _, _ in results)).index)  # fmt: skip
+    for name in names:
+        for senders in sender_counts:
+            gateway = quantile(results[(name, "gateway", senders)].latencies(), 0.5)
+            direct = quantile(results[(name, "direct", senders)].latencies(), 0.5)
+            mean_g = statistics.fmean(results[(name, "gateway", senders)].latencies() or [0])
+            mean_d = statistics.fmean(results[(name, "direct", senders)].latencies() or [0])
+            lines.append(
+                f"- {name}, {senders} senders: p50 {100 * (gateway / direct - 1):+.1f}%, "
+                f"mean {100 * (mean_g / mean_d - 1):+.1f}%"
+            )
+    return "\n".join(lines)
+
+
+def _model_arg(value: str) -> tuple[str, Path]:
+    name, _, path = value.partition("=")
+    if not path:
+        name, path = Path(value).name.removesuffix(".tar.gz"), value
+    return name, Path(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start one assistant per model, measure, print Markdown."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.chat_latency")
+    parser.add_argument(
+        "--model", action="append", type=_model_arg, metavar="NAME=PATH",
+        help="a trained model (repeat to compare; default: the one `make train` builds)",
+    )  # fmt: skip
+    parser.add_argument("--senders", default="1,4,16", help="comma-separated sender counts")
+    parser.add_argument("--turns", type=int, default=10, help="messages per conversation")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds per configuration")
+    args = parser.parse_args(argv)
+    models = args.model or [("shipped", PROJECT_ROOT / ".data/models/concierge.tar.gz")]
+    sender_counts = [int(v) for v in args.senders.split(",")]
+    with (
+        tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp,
+        contextlib.ExitStack() as es,
+    ):
+        stacks = [es.enter_context(running(name, path, Path(tmp))) for name, path in models]
+        results = asyncio.run(measure(stacks, sender_counts, args.turns, args.rounds))
+    print(
+        f"{args.turns} turns per conversation, {args.rounds} round(s) per configuration, "
+        f"models: {', '.join(f'{n}={p}' for n, p in models)}\n"
+    )
+    print(report(results, sender_counts))
     return 0
 
 

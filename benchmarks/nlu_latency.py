@@ -23,7 +23,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "nlu" / "test_nlu.yml"
-_ENTITY = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]*\})")
 
 
 def held_out_messages(path: Path = HELD_OUT) -> list[str]:

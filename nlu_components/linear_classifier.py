@@ -64,9 +64,14 @@ def _sentence_features(message: Message) -> dict[str, Any]:
 
 
 def _normalise(matrix: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    """Scale every row of a CSR matrix to unit L2 norm (all-zero rows stay zero)."""
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    norms = np.sqrt(np.bincount(rows, weights=matrix.data**2, minlength=matrix.shape[0]))
     norms[norms == 0] = 1.0
-    return scipy.sparse.diags(1.0 / norms) @ matrix
+    matrix = matrix.copy()
+    matrix.data = matrix.data / norms[rows]
+    return matrix
 
 
 def _softmax(scores: Vector, temperature: float) -> Vector:
@@ -153,11 +158,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):  # type: ignore[
                     columns.append(scipy.sparse.csr_matrix(value))
                 else:
                     columns.append(scipy.sparse.csr_matrix(np.asarray(value, dtype=np.float64)))
-            matrix = scipy.sparse.vstack(columns).tocsr().astype(np.float64)
+            matrix = scipy.sparse.vstack(columns, format="csr").astype(np.float64)
             if block.sparse and block.idf is not None:
                 matrix.data = 1.0 + np.log(np.maximum(matrix.data, 1e-12))  # sublinear tf
-                matrix = matrix @ scipy.sparse.diags(block.idf)
-                parts.append(_normalise(matrix.tocsr()))
+                matrix.data *= block.idf[matrix.indices]  # column-wise IDF, no diagonal matrix
+                parts.append(_normalise(matrix))
             else:
                 parts.append(_normalise(matrix) * weight)
         return scipy.sparse.hstack(parts).tocsr()
