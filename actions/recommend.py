@@ -187,7 +187,10 @@ class ValidateRecommendationForm(FormValidationAction):
         if tracker.get_slot("need") and not self._answering(tracker, "need"):
             return {}
         intent = latest_intent(tracker)
+        # an unclear question ("what is the return window?" scores low) is looked up instead
+        unclear_question = intent == "nlu_fallback" and text.rstrip().endswith("?")
         describes = intent not in QUESTION_INTENTS and intent != "out_of_scope"
+        describes = describes and not unclear_question
         if text and describes and (self._answering(tracker, "need") or len(text.split()) >= 4):
             return {"need": text}
         if category:

@@ -220,3 +220,12 @@ def test_a_shop_without_capacities_or_features_asks_only_need_and_budget(
 def test_an_off_topic_looking_question_is_not_taken_as_the_need(catalog: Catalog) -> None:
     tracker = sales_tracker("what is the return window?", intent="out_of_scope", requested="need")
     assert extract(tracker) == {}
+
+
+def test_an_unclear_question_is_not_the_need_but_an_unclear_description_is(
+    catalog: Catalog,
+) -> None:
+    question = sales_tracker("what is the return window?", "nlu_fallback", requested="need")
+    assert extract(question) == {}
+    described = sales_tracker("a thing for the team kitchen", "nlu_fallback", requested="need")
+    assert extract(described)["need"] == "a thing for the team kitchen"
