@@ -10,7 +10,10 @@ from pathlib import Path
 def summary(results: Path) -> str:
     """Return a Markdown table: intent accuracy, entity micro F1, and macro/weighted F1."""
     lines = ["| report | accuracy / micro F1 | macro F1 | weighted F1 |", "|---|---|---|---|"]
-    for name in ("intent_report.json", "DIETClassifier_report.json"):
+    extractors = sorted(
+        p.name for p in results.glob("*_report.json") if p.name != "intent_report.json"
+    )
+    for name in ("intent_report.json", *extractors):
         path = results / name
         if not path.exists():
             continue
@@ -19,7 +22,8 @@ def summary(results: Path) -> str:
         accuracy = report["accuracy"] if name.startswith("intent") else micro or 0.0
         macro = report["macro avg"]["f1-score"]
         weighted = report["weighted avg"]["f1-score"]
-        label = "intents" if name.startswith("intent") else "entities (DIET)"
+        extractor = name.removesuffix("_report.json")
+        label = "intents" if name.startswith("intent") else f"entities ({extractor})"
         lines.append(f"| {label} | {accuracy:.3f} | {macro:.3f} | {weighted:.3f} |")
     return "\n".join(lines)
 
