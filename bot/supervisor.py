@@ -106,6 +106,8 @@ def build_specs(
         "CONCIERGE_CONTENT_DIR": str(settings.content_dir),
         "CONCIERGE_RASA_URL": rasa_url,
         "CONCIERGE_ACTION_SERVER_URL": action_url,
+        # Links the actions write (a quote's page) point at the gateway customers reach.
+        "CONCIERGE_PUBLIC_URL": settings.base_url,
         "PYTHONUNBUFFERED": "1",
     }
     rasa_env = {
