@@ -216,3 +216,103 @@ def run_conversation(customer: Customer, stack: LiveStack, client: httpx.Client)
     assert "sales rep" in texts(done) and "anna.schmidt@northwind-logistics.eu" in texts(done), (
         history()
     )
+
+
+# -- the same path in the widget, in chromium ---------------------------------------------
+
+BOT = ".concierge-msg.concierge-bot"
+USER = ".concierge-msg.concierge-user"
+REPLY_TIMEOUT_MS = 60_000
+BROWSER_EMAIL = "lena.vogel@harbor-analytics.eu"
+
+
+class WidgetCustomer:
+    """A customer typing into the embedded widget and pressing its buttons."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.turns = 0
+        self.seen: list[str] = []
+
+    def _wait(self, before: int) -> str:
+        from playwright.sync_api import expect
+
+        self.page.wait_for_function(
+            "n => document.querySelectorAll('.concierge-msg.concierge-bot').length > n",
+            arg=before,
+            timeout=REPLY_TIMEOUT_MS,
+        )
+        expect(self.page.locator("#concierge-typing")).to_be_hidden(timeout=REPLY_TIMEOUT_MS)
+        replies = self.page.locator(BOT)
+        new = [replies.nth(i) for i in range(before, replies.count())]
+        for reply in new:
+            assert "concierge-error" not in (reply.get_attribute("class") or ""), reply.inner_text()
+        text = "\n".join(reply.inner_text() for reply in new)
+        self.seen.append(text)
+        return text
+
+    def types(self, text: str) -> str:
+        from playwright.sync_api import expect
+
+        self.turns += 1
+        before = self.page.locator(BOT).count()
+        self.page.fill("#concierge-input", text)
+        self.page.press("#concierge-input", "Enter")
+        expect(self.page.locator(USER).last).to_have_text(text)
+        return self._wait(before)
+
+    def presses(self, title_start: str) -> str:
+        self.turns += 1
+        before = self.page.locator(BOT).count()
+        buttons = self.page.locator(f"{BOT} .concierge-button:enabled")
+        matching = [
+            buttons.nth(i)
+            for i in range(buttons.count())
+            if buttons.nth(i).inner_text().strip().startswith(title_start)
+        ]
+        assert matching, f"no enabled button {title_start!r} after:\n" + "\n---\n".join(self.seen)
+        matching[-1].click()
+        return self._wait(before)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_the_widget_takes_a_customer_from_a_need_to_a_lead(
+    sales_stack: LiveStack, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    from tests.support.browser import chromium_page, screenshot_on_failure
+
+    with chromium_page(tmp_path) as page, screenshot_on_failure(page, tmp_path, "sales-widget"):
+        page.goto(sales_stack.gateway_url + "/")
+        page.click("#concierge-launcher")
+        customer = WidgetCustomer(page)
+        assert customer.types("hello")  # the greeting
+        assert "budget" in customer.types("we need something for a 40-person office").lower()
+        assert "must have" in customer.types("around 5000 euros").lower()
+        picks = customer.presses("No must-haves")
+        assert picks.count("within your budget of €5,000") == 3, picks
+        quote = customer.types("what would 2 of the first one cost?")
+        assert "Total" in quote and "2 x " in quote, quote
+        assert "email" in customer.presses("Go ahead").lower()
+        assert "name" in customer.types(BROWSER_EMAIL).lower()
+        assert "company" in customer.types("Lena Vogel").lower()
+        assert "role" in customer.types("Harbor Analytics").lower()
+        assert "when" in customer.types("office manager").lower()
+        assert "contact you" in customer.presses("This month")
+        assert "newsletter" in customer.presses("Yes")
+        done = customer.presses("No")
+        assert "sales rep" in done and BROWSER_EMAIL in done, done
+    assert customer.turns < MAX_TURNS
+
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    lead: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        lead = next((x for x in leads_list(sales_stack) if x["email"] == BROWSER_EMAIL), {})
+        if lead and all(d["status"] == "delivered" for d in lead["deliveries"]):
+            break
+        time.sleep(1.0)
+    assert lead, "the widget's lead is not in concierge leads list"
+    assert lead["company"] == "Harbor Analytics" and len(lead["quotes"]) == 1, lead
+    assert {d["adapter"]: d["status"] for d in lead["deliveries"]}.get("crm:builtin") == (
+        "delivered"
+    ), lead
