@@ -172,3 +172,40 @@ def find_ordinal(text: str) -> int | None:
 def is_decline(text: str, intent: str | None) -> bool:
     """Whether an answer declines the question ("I'd rather not say", intent ``deny``)."""
     return intent == "deny" or bool(DENY_WORDS.match(text))
+
+
+COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
+    "AT": ("austria", "österreich"),
+    "BE": ("belgium", "belgië", "belgique"),
+    "CH": ("switzerland", "schweiz", "suisse"),
+    "DE": ("germany", "deutschland"),
+    "DK": ("denmark",),
+    "ES": ("spain", "españa"),
+    "FI": ("finland",),
+    "FR": ("france",),
+    "GB": ("united kingdom", "great britain", "england", "scotland", "wales", "the uk"),
+    "IE": ("ireland",),
+    "IT": ("italy", "italia"),
+    "LU": ("luxembourg",),
+    "NL": ("netherlands", "holland", "nederland"),
+    "NO": ("norway",),
+    "PL": ("poland",),
+    "PT": ("portugal",),
+    "SE": ("sweden",),
+}
+"""English (and local) names of the countries a pricing file may list, by ISO code."""
+
+_COUNTRY_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(n) for ns in COUNTRY_NAMES.values() for n in ns),
+                             key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)  # fmt: skip
+
+
+def find_country(text: str) -> str | None:
+    """Return the ISO code of the last country named in ``text`` ("we're in Germany" -> DE)."""
+    found = None
+    for match in _COUNTRY_RE.finditer(text or ""):
+        name = match.group(1).lower()
+        found = next(code for code, names in COUNTRY_NAMES.items() if name in names)
+    return found

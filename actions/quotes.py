@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import deps
 from actions.common import channel_of, domain_text, latest_text
-from actions.parsing import find_ordinal, find_quantity
+from actions.parsing import find_country, find_ordinal, find_quantity
 from actions.recommend import payload
 from core.storage.quotes import QuoteDraft, QuoteLine, StoredQuote, save_quote
 from core.storage.unit_of_work import session_scope
@@ -65,6 +66,24 @@ def resolve_product(tracker: Tracker, catalog: Catalog) -> Product | None:
         if found:
             return found
     return recommended[0] if recommended else None
+
+
+def delivery_country(tracker: Tracker, known: Collection[str]) -> str | None:
+    """Return the delivery country the customer named, newest message first, if priced.
+
+    A country the pricing file has no tax rate for is skipped (the default applies), so a
+    passing mention of somewhere else never makes a quote impossible.
+    """
+    said = [latest_text(tracker)] + [
+        str(event.get("text") or "")
+        for event in reversed(tracker.events)
+        if event.get("event") == "user"
+    ]
+    for text in said:
+        code = find_country(text or "")
+        if code and code in known:
+            return code
+    return None
 
 
 def requested_quantity(tracker: Tracker) -> int:
@@ -196,7 +215,9 @@ class ActionMakeQuote(Action):
             return []
         quantity = requested_quantity(tracker)
         try:
-            priced = deps.get_pricing_rules().quote([(product, quantity)])
+            rules = deps.get_pricing_rules()
+            country = delivery_country(tracker, rules.tax_rates)
+            priced = rules.quote([(product, quantity)], country=country)
         except PricingError as error:
             logger.warning("actions.quote.not_priced product=%s reason=%s", product.id, error)
             dispatcher.utter_message(response="utter_quote_not_possible", product_name=product.name)

@@ -134,3 +134,31 @@ def test_a_storage_failure_still_gives_the_price_honestly(
 
 async def _no_wait(_: float) -> None:
     return None
+
+
+def test_the_delivery_country_named_sets_tax_and_shipping(
+    database: Engine, catalog: Catalog
+) -> None:
+    earlier = [{"event": "user", "text": "we are an office in Munich, Germany", "parse_data": {}}]
+    tracker = sales_tracker(
+        "what would 2 of the first one cost?",
+        intent="ask_quote",
+        slots={"recommended": RECOMMENDED, "quote_numbers": []},
+        entities=[{"entity": "quantity", "value": "2"}],
+        sender="conv-quote-de",
+        events=earlier,
+    )
+    _, dispatcher = run(ActionMakeQuote(), tracker)
+    with session_scope(database) as session:
+        (stored,) = quotes_for_conversation(session, "conv-quote-de")
+    assert stored.country == "DE" and stored.tax_rate == Decimal("0.19")
+    assert "VAT 19% (DE)" in rendered(dispatcher, tracker)[0]["text"]
+
+
+def test_a_country_without_a_tax_rate_keeps_the_default() -> None:
+    from actions.quotes import delivery_country
+
+    tracker = sales_tracker("quote for 2 grinders, shipping to Norway", intent="ask_quote")
+    assert delivery_country(tracker, {"NL", "DE"}) is None
+    tracker = sales_tracker("2 grinders to Belgium please", intent="ask_quote")
+    assert delivery_country(tracker, {"NL", "BE"}) == "BE"
