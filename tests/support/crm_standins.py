@@ -82,6 +82,11 @@ class StandIn:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # The client went away mid-body (a worker killed while sending): an HTTP
+                    # server never sees that as a request, so neither does the stand-in.
+                    self.close_connection = True
+                    return
                 stand_in._dispatch(self, body)
 
             do_GET = do_POST = do_PUT = do_PATCH = _handle
