@@ -22,7 +22,7 @@ from core.config import KnowledgeSettings
 from knowledge.answer import ExtractiveAnswerer, dedupe_sources
 from knowledge.catalog import Catalog, CatalogError
 from knowledge.confidence import DEFAULT_ANSWER_THRESHOLD
-from knowledge.embeddings import SentenceTransformerEmbeddings, VectorEncoder
+from knowledge.embeddings import Matrix, SentenceTransformerEmbeddings, VectorEncoder
 from knowledge.ingest import Indexer
 from knowledge.llm import LLMAnswerer, LLMError
 from knowledge.retrieve import Candidate, HybridRetriever
@@ -197,7 +197,12 @@ class KnowledgeBase:
         if not question:
             return Answer(question=question, text=None, confidence=0.0)
         query = self._with_product_name(question, product_id)
-        vector = self.encoder.encode([query])[0]
+        # What is asked about a product is embedded in the same call as the query: one
+        # forward pass for both costs little more than one (the action server's hot path).
+        aspect = question if query != question else self._aspect(question)
+        vectors = self.encoder.encode([query] if aspect == query else [query, aspect])
+        vector = vectors[0]
+        aspect_vector = vectors[1] if len(vectors) > 1 else None
         k = max(k, ANSWER_CHUNKS)
         boost = [product_id] if product_id else []
         candidates = self.retriever.search(query, k, boost_products=boost, query_vector=vector)
@@ -205,8 +210,7 @@ class KnowledgeBase:
         confidence = _confidence(candidates)
         answer = Answer(question=question, text=None, confidence=confidence, chunks=chunks)
         if confidence >= self.threshold:
-            aspect = question if query != question else self._aspect(question)
-            composed = self._compose(query, chunks, vector, confidence, aspect)
+            composed = self._compose(query, chunks, vector, confidence, aspect_vector)
             answer = replace(composed, question=question)
         logger.info(
             "kb.ask.done answered=%s confidence=%.3f generated=%s ms=%.0f",
@@ -248,9 +252,9 @@ class KnowledgeBase:
         self,
         question: str,
         chunks: list[Chunk],
-        vector: object,
+        vector: Matrix,
         confidence: float,
-        aspect: str | None = None,
+        aspect_vector: Matrix | None = None,
     ) -> Answer:
         """Write the answer from the confident chunks: the LLM if configured, else extractive."""
         usable = [c for c in chunks[:ANSWER_CHUNKS] if c.confidence >= self.threshold] or chunks[:1]
@@ -272,11 +276,11 @@ class KnowledgeBase:
                     chunks,
                     generated=True,
                 )
-        if aspect and aspect != question:
+        if aspect_vector is not None:
             # Half the question as asked, half what is asked about the product.
-            blend = np.asarray(vector, dtype=np.float32) + self.encoder.encode([aspect])[0]
+            blend = vector + aspect_vector
             vector = blend / max(float(np.linalg.norm(blend)), 1e-9)
-        extracted = self.answerer.answer(question, usable, vector)  # type: ignore[arg-type]
+        extracted = self.answerer.answer(question, usable, vector)
         if extracted is None:
             return Answer(question, None, confidence, [], chunks)
         text, quoted = extracted
