@@ -86,6 +86,23 @@ def _cmd_db_current(_args: argparse.Namespace, settings: Settings) -> int:
     return 0 if current == head else 1
 
 
+def _cmd_check_services(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the configured production services; exit 1 naming each one that fails."""
+    from core.services import check_services
+
+    checks = check_services(settings, timeout=args.timeout, require_all=args.production)
+    if not checks:
+        print("no production service is configured (embedded defaults: SQLite, chroma folder)")
+        return 0
+    for check in checks:
+        print(("ok     " if check.ok else "FAILED ") + check.describe(), flush=True)
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        print(f"error: {len(failed)} of {len(checks)} services failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``concierge`` command."""
     from bot.auth.cli import register as register_users
@@ -105,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true", help="echo every process's log")
     run.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait")
     run.set_defaults(handler=_cmd_run)
+    check = commands.add_parser(
+        "check-services", help="check PostgreSQL, Redis, RabbitMQ and chroma answer (production)"
+    )
+    check.add_argument(
+        "--production", action="store_true", help="also fail for a production service not set"
+    )
+    check.add_argument("--timeout", type=float, default=3.0, help="seconds per service (3)")
+    check.set_defaults(handler=_cmd_check_services)
     register_kb(commands)
     register_worker(commands)
     register_leads(commands)

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     # --- Storage: SQLite under data_dir by default, PostgreSQL in production ---------------------
     database_url: str | None = None
 
+    # --- Production services (docs/production.md; `concierge check-services` checks them) -------
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://[^/?#]+(/\d*)?$")
+    """Redis (``redis://:password@host:6379/0``); unset: the embedded default, no Redis."""
+    rabbitmq_url: str | None = Field(default=None, pattern=r"^amqps?://[^?#]+$")
+    """RabbitMQ (``amqp://user:password@host:5672/vhost``); unset: no event broker."""
+
     # --- Knowledge base -----------------------------------------------------------------------
     chroma_host: str | None = Field(
         default=None, validation_alias=AliasChoices("CHROMA_HOST", "CONCIERGE_CHROMA_HOST")
