@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     """Language of the widget's own texts (BCP 47, e.g. ``en``)."""
     widget_subtitle: str = "Ask about products, orders, shipping and returns"
+    # Widget texts and images (docs/widget.md); empty texts fall back to content_dir/widget.yml.
+    widget_greeting: str = ""
+    """First line the widget shows; empty: ``content_dir/widget.yml``'s, else its own."""
+    widget_image_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """``https://`` origins besides the gateway's whose images replies may show."""
 
     # --- Storage: SQLite under data_dir by default, PostgreSQL in production ---------------------
     database_url: str | None = None
@@ -244,6 +249,7 @@ class Settings(BaseSettings):
                 "notify_channels",
                 "notify_email_to",
                 "handoff_holidays",
+                "widget_image_origins",
             ):
                 if key in values:
                     values[key] = _split_origins(values[key])
