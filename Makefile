@@ -20,7 +20,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: FORCE help install run test lint migrate typecheck validate train conversations nlu-eval pytest \
+.PHONY: FORCE help install run test lint migrate typecheck validate train conversations nlu-eval pytest kb-eval \
         browser bench lock-app lock-rasa clean
 
 help: ## List the targets
@@ -94,7 +94,14 @@ nlu-eval: $(MODEL) ## Intent and entity scores on the held-out NLU file
 pytest: install train browser ## pytest: unit, integration, end-to-end
 	CONCIERGE_MODEL=$(abspath $(MODEL)) $(APP_BIN)/pytest -q
 
-test: install browser lint migrate validate train conversations pytest ## Everything CI checks
+test: install browser lint migrate validate train conversations pytest kb-eval ## Everything CI checks
+
+# The knowledge base's regression cases (eval_cases.yml of the content folder, demo data by
+# default) against a fresh index of that folder; fails when a case no longer retrieves its answer.
+kb-eval: install ## concierge kb eval: replay the answered questions on a fresh index
+	rm -rf $(DATA_DIR)/kb-eval
+	CONCIERGE_DATA_DIR=$(DATA_DIR)/kb-eval $(APP_BIN)/concierge kb ingest
+	CONCIERGE_DATA_DIR=$(DATA_DIR)/kb-eval $(APP_BIN)/concierge kb eval
 
 bench: install train ## Chat latency benchmark (see docs/benchmarks.md)
 	$(APP_BIN)/python -m benchmarks.chat_latency --model $(MODEL)

@@ -40,6 +40,8 @@ from bot.routers import (
     widget,
 )
 from bot.routers.errors import install_error_handlers
+from bot.routers.knowledge_admin import router as knowledge_admin_router
+from bot.routers.knowledge_pages import pages as knowledge_pages
 from bot.services.conversation import ConversationService
 from bot.services.handoff import expire_forever, handoff_service_for
 from bot.services.realtime import RealtimeHub
@@ -193,5 +195,7 @@ def create_app(
     app.include_router(lead_routes.router)
     app.include_router(agent.router)
     app.include_router(agent.pages)
+    app.include_router(knowledge_admin_router)  # knowledge console: documents, unanswered
+    app.include_router(knowledge_pages)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

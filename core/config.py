@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     login_throttle_window_seconds: int = Field(default=900, ge=1)
     """The throttling window (and how long a throttled account or address waits)."""
 
+    # --- Knowledge console: uploads by support staff ---------------------------------------------
+    kb_upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    """Largest document one upload may carry (bytes); larger files are refused by name."""
+    kb_upload_max_files: int = Field(default=20, ge=1, le=200)
+    """Most files one upload may carry."""
+    kb_jobs_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    """How often the worker looks for queued knowledge-base jobs."""
+
     # --- The company ----------------------------------------------------------------------------
     company_name: str = "Kestrel Coffee Works"
     support_email: str = "support@kestrelcoffee.eu"

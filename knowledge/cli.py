@@ -57,6 +57,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     query.add_argument("--product", metavar="ID", help="scope the question to a product id")
     query.set_defaults(settings_scope="knowledge", handler=_cmd_query)
 
+    evaluate = commands.add_parser(
+        "eval", help="replay the regression cases; non-zero exit when one fails"
+    )
+    evaluate.add_argument(
+        "--cases", type=Path, metavar="FILE", help="default: eval_cases.yml in the content folder"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object per case")
+    evaluate.set_defaults(settings_scope="knowledge", handler=_cmd_eval)
+
 
 def _knowledge_base(settings: KnowledgeSettings) -> Any:
     from knowledge.service import get_knowledge_base
@@ -176,6 +185,38 @@ def _print_answer(
               file=out)  # fmt: skip
         print(f"     {snippet}", file=out)
     print(file=out)
+
+
+def _cmd_eval(args: argparse.Namespace, settings: KnowledgeSettings) -> int:
+    """Ask every regression case like the bot and report the ones whose answer moved."""
+    from knowledge.eval import EvalCasesError, cases_path, load_cases, run_cases
+
+    path: Path = args.cases or cases_path(settings.content_dir)
+    if args.cases is not None and not path.exists():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        cases = load_cases(path)
+    except EvalCasesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not cases:
+        print(f"No regression cases in {path}.")
+        return EXIT_OK
+    results = run_cases(_knowledge_base(settings), cases)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+            continue
+        mark = "ok  " if result.passed else "FAIL"
+        where = f"rank {result.rank}" if result.rank else "not retrieved"
+        state = "answered" if result.answered else "declined"
+        print(f"{mark} {result.question!r} -> {result.expect} ({where}, {state}, "
+              f"confidence {result.confidence:.3f})")  # fmt: skip
+    if not args.json:
+        print(f"{len(results) - len(failed)} of {len(results)} cases pass.")
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -305,6 +305,9 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         parts = urlsplit(settings.worker_health_url)
         server = serve_health(worker, stop, parts.hostname or "127.0.0.1", parts.port or 8001)
+        from bot.workers.knowledge import start_knowledge_jobs
+
+        start_knowledge_jobs(settings, stop)  # knowledge-base jobs the gateway did not run
         try:
             worker.run(stop, poll_seconds=settings.outbox_poll_seconds)
         finally:

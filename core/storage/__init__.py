@@ -9,6 +9,7 @@ from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
 from core.storage.engine import get_engine, ping
 from core.storage.events import ConversationEvent
 from core.storage.handoff import Handoff, HandoffThread, HandoffTransition
+from core.storage.knowledge_console import KBJob, UnansweredQuestion
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
@@ -23,10 +24,12 @@ __all__ = [
     "HandoffThread",
     "HandoffTransition",
     "KBAnswer",
+    "KBJob",
     "LoginAttempt",
     "StaffSession",
     "StaffUser",
     "TelegramUpdate",
+    "UnansweredQuestion",
     "UnitOfWork",
     "get_engine",
     "new_id",
