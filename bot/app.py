@@ -39,6 +39,7 @@ from bot.routers import (
     telegram,
     widget,
 )
+from bot.routers import conversations as conversation_routes
 from bot.routers.errors import install_error_handlers
 from bot.routers.knowledge_admin import router as knowledge_admin_router
 from bot.routers.knowledge_pages import pages as knowledge_pages
@@ -197,5 +198,7 @@ def create_app(
     app.include_router(agent.pages)
     app.include_router(knowledge_admin_router)  # knowledge console: documents, unanswered
     app.include_router(knowledge_pages)
+    app.include_router(conversation_routes.router)  # conversations: list, transcript, outcome
+    app.include_router(conversation_routes.pages)
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

@@ -114,6 +114,7 @@ def build_specs(
         **common,
         "CONCIERGE_ACTION_ENDPOINT": f"{action_url}/webhook",
         "CONCIERGE_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
+        "CONCIERGE_EVENTS_DB": str(settings.rasa_events_db),  # read by the worker's feed
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
@@ -166,6 +167,7 @@ def worker_spec(settings: Settings) -> ProcessSpec:
             "CONCIERGE_DATA_DIR": str(settings.data_dir),
             "CONCIERGE_CONTENT_DIR": str(settings.content_dir),
             "CONCIERGE_WORKER_HEALTH_URL": health,
+            "CONCIERGE_EVENTS_DB": str(settings.rasa_events_db),
             "PYTHONUNBUFFERED": "1",
         },
     )

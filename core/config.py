@@ -247,6 +247,14 @@ class Settings(BaseSettings):
     handoff_max_wait_seconds: int = Field(default=300, ge=10)
     """How long a customer waits for a person before the bot offers to take a message."""
 
+    # --- Event feed: Rasa's events copied into the app's own table by the worker ---------------
+    events_db: Path | None = None
+    """SQLite file of Rasa's SQL event broker; defaults to ``data_dir/rasa-events.db``."""
+    events_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often the worker reads new events from Rasa's event broker table."""
+    events_batch_size: int = Field(default=500, ge=1, le=10_000)
+    """Most broker rows the worker copies in one transaction."""
+
     @model_validator(mode="before")
     @classmethod
     def _lists_from_env(cls, values: object) -> object:
@@ -301,6 +309,11 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The application database, defaulting to a SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'concierge.db'}"
+
+    @property
+    def rasa_events_db(self) -> Path:
+        """The SQLite file Rasa's SQL event broker writes and the worker's feed reads."""
+        return self.events_db or self.data_dir / "rasa-events.db"
 
     @property
     def chroma_dir(self) -> Path:

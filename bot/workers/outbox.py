@@ -297,12 +297,18 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _stop)
+    # The event feed: Rasa's published events into app_events (bot/workers/events.py).
+    from bot.workers.events import build_feed, start_feed
+
+    feed = build_feed(settings)
     with httpx.Client(timeout=settings.crm_timeout_seconds) as client:
         worker = build_worker(settings, client)
         if args.drain:
+            feed.drain()
             counts = worker.drain(poll_seconds=min(settings.outbox_poll_seconds, 0.5))
             print(json.dumps(counts, sort_keys=True), flush=True)
             return 0
+        start_feed(feed, stop, settings.events_poll_seconds)
         parts = urlsplit(settings.worker_health_url)
         server = serve_health(worker, stop, parts.hostname or "127.0.0.1", parts.port or 8001)
         from bot.workers.knowledge import start_knowledge_jobs

@@ -6,6 +6,7 @@ Nothing connects at import time; the schema is created and upgraded only by the 
 """
 
 from core.storage.accounts import LoginAttempt, StaffSession, StaffUser
+from core.storage.app_events import AppEvent, EventFeedCursor
 from core.storage.engine import get_engine, ping
 from core.storage.events import ConversationEvent
 from core.storage.handoff import Handoff, HandoffThread, HandoffTransition
@@ -15,9 +16,11 @@ from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
 
 __all__ = [
+    "AppEvent",
     "Base",
     "ContactRequest",
     "ConversationEvent",
+    "EventFeedCursor",
     "Feedback",
     "Handoff",
     "HandoffRequest",
