@@ -7,6 +7,7 @@ only confirms that the row is there and names it by its id.
 from __future__ import annotations
 
 from bot.crm.base import Delivery, DeliveryResult
+from bot.crm.erasure import ERASED, CRMRecord
 from core.storage.leads import LeadRecord
 
 
@@ -18,3 +19,7 @@ class BuiltinCRM:
     def deliver(self, lead: LeadRecord, delivery: Delivery) -> DeliveryResult:
         """Confirm the stored lead; its CRM id is the lead id."""
         return DeliveryResult(crm_id=lead.id)
+
+    def erase(self, record: CRMRecord, email: str) -> str:
+        """Nothing outside: the built-in CRM's rows are erased with the application database."""
+        return ERASED

@@ -29,6 +29,7 @@ from bot.crm.base import (
     summary_lines,
     transport_errors,
 )
+from bot.crm.erasure import ERASED, NOT_FOUND, CRMRecord
 from core.storage.leads import LeadRecord
 
 NOTE_TO_CONTACT = 202
@@ -179,6 +180,37 @@ class HubSpotCRM:
             )
             delivery.remember(note_for=note_key, note_id=str(note.get("id", "")))
         return DeliveryResult(crm_id=f"contact:{contact_id}/deal:{deal_id}")
+
+    # --- erasure (data rights, docs/privacy.md) -------------------------------------------
+    def _delete(self, method: str, path: str, body: dict[str, Any] | None = None) -> bool:
+        """Call a delete endpoint; True when something was deleted, False on a 404."""
+        try:
+            self._call(method, path, body)
+        except DeliveryError as error:
+            if error.status_code == 404:
+                return False
+            raise
+        return True
+
+    def erase(self, record: CRMRecord, email: str) -> str:
+        """Delete the note and the deal, then GDPR-delete the contact (by id, else by email).
+
+        ``POST /crm/v3/objects/contacts/gdpr-delete`` removes the contact permanently (and
+        blocks the email from being recreated by forms); ``DELETE /crm/v3/objects/{type}/{id}``
+        archives the deal and the note. A 404 means already gone.
+        """
+        progress = record.progress
+        deleted = False
+        if progress.get("note_id"):
+            deleted |= self._delete("DELETE", f"/crm/v3/objects/notes/{progress['note_id']}")
+        if progress.get("deal_id"):
+            deleted |= self._delete("DELETE", f"/crm/v3/objects/deals/{progress['deal_id']}")
+        if progress.get("contact_id"):
+            body: dict[str, Any] = {"objectId": str(progress["contact_id"])}
+        else:
+            body = {"objectId": email.strip().lower(), "idProperty": "email"}
+        deleted |= self._delete("POST", "/crm/v3/objects/contacts/gdpr-delete", body)
+        return ERASED if deleted else NOT_FOUND
 
 
 def _defined(type_id: int) -> dict[str, Any]:

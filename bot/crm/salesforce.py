@@ -23,6 +23,7 @@ from bot.crm.base import (
     summary_lines,
     transport_errors,
 )
+from bot.crm.erasure import ERASED, NOT_FOUND, CRMRecord
 from bot.crm.hubspot import split_name
 from core.storage.leads import LeadRecord
 
@@ -126,3 +127,22 @@ class SalesforceCRM:
             self._raise(found)
         record = found.json()
         return DeliveryResult(crm_id=str(record.get("Id")) if record.get("Id") else None)
+
+    def erase(self, record: CRMRecord, email: str) -> str:
+        """Delete the Lead: ``DELETE .../sobjects/Lead/<Id>`` (else by the external id).
+
+        Salesforce answers 204; a 404 (``NOT_FOUND``, ``ENTITY_IS_DELETED``) means already
+        gone. The deleted Lead stays in Salesforce's recycle bin until it is emptied there
+        (docs/privacy.md).
+        """
+        if record.crm_id:
+            url = f"{self.lead_url}/{quote(record.crm_id)}"
+        else:
+            url = f"{self.lead_url}/{quote(self.external_id_field)}/{quote(record.lead_id)}"
+        with transport_errors("Salesforce"):
+            response = self.client.delete(url, headers=self._headers())
+        if response.status_code == 404:
+            return NOT_FOUND
+        if response.status_code not in (200, 204):
+            self._raise(response)
+        return ERASED

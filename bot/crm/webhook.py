@@ -21,8 +21,11 @@ from bot.crm.base import (
     raise_for_outcome,
     transport_errors,
 )
+from bot.crm.erasure import ERASED, CRMRecord
 from bot.crm.signing import signed_headers
 from core.storage.leads import LeadRecord
+
+ERASED_EVENT = "lead.erased"
 
 
 class WebhookCRM:
@@ -70,3 +73,24 @@ class WebhookCRM:
             if isinstance(answer, dict) and answer.get("id") is not None:
                 crm_id = str(answer["id"])
         return DeliveryResult(crm_id=crm_id)
+
+    def erase(self, record: CRMRecord, email: str) -> str:
+        """POST a signed ``lead.erased`` event naming the lead by its ids only.
+
+        The body is ``{"event": "lead.erased", "idempotency_key": "lead-<id>-erased",
+        "lead": {"id": <lead id>, "crm_id": <receiver's id or null>}}``; the receiver
+        deletes its record of that lead and answers 2xx.
+        """
+        key = f"lead-{record.lead_id}-erased"
+        document = {
+            "event": ERASED_EVENT,
+            "idempotency_key": key,
+            "lead": {"id": record.lead_id, "crm_id": record.crm_id},
+        }
+        body = json.dumps(document, separators=(",", ":")).encode()
+        with transport_errors("the webhook"):
+            response = self.client.post(
+                self.url, content=body, headers=signed_headers(self.secret, body, key)
+            )
+        raise_for_outcome(response, "the webhook")
+        return ERASED

@@ -12,6 +12,7 @@ from core.storage.events import ConversationEvent
 from core.storage.handoff import Handoff, HandoffThread, HandoffTransition
 from core.storage.knowledge_console import KBJob, UnansweredQuestion
 from core.storage.models import Base, ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
+from core.storage.privacy import PrivacyRequest
 from core.storage.telegram import TelegramUpdate
 from core.storage.unit_of_work import UnitOfWork, session_scope, unit_of_work
 
@@ -29,6 +30,7 @@ __all__ = [
     "KBAnswer",
     "KBJob",
     "LoginAttempt",
+    "PrivacyRequest",
     "StaffSession",
     "StaffUser",
     "TelegramUpdate",

@@ -89,7 +89,7 @@ class StandIn:
                     return
                 stand_in._dispatch(self, body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = _handle
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -176,6 +176,7 @@ class WebhookReceiver(StandIn):
         self.records: dict[str, dict[str, Any]] = {}
         self.deliveries = 0
         self.rejected = 0
+        self.erased: list[str] = []
 
     def handle(
         self, method: str, path: str, headers: Any, body: bytes
@@ -190,6 +191,15 @@ class WebhookReceiver(StandIn):
         if not key:
             return 400, {"error": "Idempotency-Key is required"}, {}
         document = json.loads(body)
+        if document.get("event") == "lead.erased":  # data rights: forget the lead's records
+            with self.lock:
+                lead_id = document["lead"]["id"]
+                self.erased.append(lead_id)
+                for stored_key in [
+                    k for k, r in self.records.items() if r["event"]["lead"].get("id") == lead_id
+                ]:
+                    del self.records[stored_key]
+            return 200, {"erased": lead_id}, {}
         with self.lock:
             self.deliveries += 1
             record = self.records.get(key)
@@ -211,6 +221,7 @@ class HubSpotStandIn(StandIn):
         self.notes: list[dict[str, Any]] = []
         self.deal_id_property = "concierge_lead_id"
         self._ids = 1000
+        self.gdpr_deleted: list[str] = []
 
     def _new_id(self) -> str:
         self._ids += 1
@@ -255,7 +266,49 @@ class HubSpotStandIn(StandIn):
                 note = {"id": self._new_id(), **data}
                 self.notes.append(note)
                 return 201, {"id": note["id"], "properties": data.get("properties", {})}, {}
+            if method == "POST" and path == "/crm/v3/objects/contacts/gdpr-delete":
+                return self._gdpr_delete(data)
+            if method == "DELETE" and path.startswith("/crm/v3/objects/deals/"):
+                return self._archive_deal(path.rsplit("/", 1)[1])
+            if method == "DELETE" and path.startswith("/crm/v3/objects/notes/"):
+                note_id = path.rsplit("/", 1)[1]
+                kept = [note for note in self.notes if note["id"] != note_id]
+                if len(kept) == len(self.notes):
+                    return self._not_found()
+                self.notes = kept
+                return 204, None, {}
         return 404, {"status": "error", "message": f"no route {method} {path}"}, {}
+
+    @staticmethod
+    def _not_found() -> tuple[int, Any, dict[str, str]]:
+        return (
+            404,
+            {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"},
+            {},
+        )
+
+    def _gdpr_delete(self, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """``POST /crm/v3/objects/contacts/gdpr-delete``: by id, or by ``idProperty: email``."""
+        object_id = str(data["objectId"])
+        if data.get("idProperty") == "email":
+            key = object_id.lower() if object_id.lower() in self.contacts else None
+        else:
+            key = next((k for k, c in self.contacts.items() if c["id"] == object_id), None)
+        if key is None:
+            return self._not_found()
+        contact_id = self.contacts.pop(key)["id"]
+        self.associations = {pair for pair in self.associations if pair[1] != contact_id}
+        self.gdpr_deleted.append(contact_id)
+        return 204, None, {}
+
+    def _archive_deal(self, deal_id: str) -> tuple[int, Any, dict[str, str]]:
+        """``DELETE /crm/v3/objects/deals/{id}``: 204, or 404 when there is no such deal."""
+        key = next((k for k, d in self.deals.items() if d["id"] == deal_id), None)
+        if key is None:
+            return self._not_found()
+        del self.deals[key]
+        self.associations = {pair for pair in self.associations if pair[0] != deal_id}
+        return 204, None, {}
 
     def _upsert(self, table: dict[str, dict[str, Any]], data: dict[str, Any], prop: str) -> Any:
         results = []
@@ -285,6 +338,7 @@ class SalesforceStandIn(StandIn):
         self.answer_204_on_update = False
         self.duplicates: set[str] = set()
         self._ids = 0
+        self.deleted: list[str] = []
 
     def error_body(self, status: int) -> Any:
         return [{"message": f"stand-in failure {status}", "errorCode": "SERVER_UNAVAILABLE"}]
@@ -300,6 +354,8 @@ class SalesforceStandIn(StandIn):
             )
         route = path.split("?")[0]
         prefix = f"/services/data/v60.0/sobjects/Lead/{self.field}/"
+        if method == "DELETE":
+            return self._delete(route, prefix)
         if not route.startswith(prefix):
             return (
                 404,
@@ -340,6 +396,20 @@ class SalesforceStandIn(StandIn):
             if self.answer_204_on_update:
                 return 204, None, {}
             return 200, {"id": lead["Id"], "success": True, "errors": [], "created": False}, {}
+
+    def _delete(self, route: str, prefix: str) -> tuple[int, Any, dict[str, str]]:
+        """``DELETE .../sobjects/Lead/{Id}`` or ``.../Lead/{ExternalIdField}/{value}``: 204."""
+        with self.lock:
+            if route.startswith(prefix):
+                external: str | None = route.removeprefix(prefix)
+            else:
+                record_id = route.rsplit("/", 1)[1]
+                external = next((k for k, v in self.leads.items() if v["Id"] == record_id), None)
+            if external is None or external not in self.leads:
+                gone = [{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}]
+                return 404, gone, {}
+            self.deleted.append(self.leads.pop(external)["Id"])
+        return 204, None, {}
 
 
 class TelegramStandIn(StandIn):
