@@ -62,8 +62,24 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS) $(NLU_GENERATED)
 	$(RASA_BIN)/rasa train --config config.yml --domain domain.yml --data data \
 		--out $(DATA_DIR)/models --fixed-model-name concierge --quiet
 
-run: install train migrate ## Start Rasa, the action server and the gateway on http://localhost:8000
+run: install console train migrate ## Start Rasa, the action server and the gateway on http://localhost:8000
 	$(APP_BIN)/concierge run --model $(MODEL)
+
+# --- The console's scripts: Chart.js from the npm registry, bundled with esbuild into
+# bot/static/console/ (served by the gateway; nothing is loaded from a CDN). Incremental:
+# `npm ci` when the lock changed, the bundle when a source changed.
+CONSOLE_DIR := frontend/console
+CONSOLE_BUNDLE := bot/static/console/analytics.js
+.PHONY: console
+
+console: $(CONSOLE_BUNDLE) ## Bundle the console's scripts (analytics charts) when their sources changed
+
+$(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+$(CONSOLE_BUNDLE): $(CONSOLE_DIR)/node_modules/.package-lock.json $(wildcard $(CONSOLE_DIR)/src/*.js)
+	cd $(CONSOLE_DIR) && npm run build
 
 browser: ## Install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -91,7 +107,7 @@ nlu-eval: $(MODEL) ## Intent and entity scores on the held-out NLU file
 		--out $(DATA_DIR)/results/nlu
 	$(APP_BIN)/python -m benchmarks.nlu_report $(DATA_DIR)/results/nlu
 
-pytest: install train browser ## pytest: unit, integration, end-to-end
+pytest: install train browser console ## pytest: unit, integration, end-to-end
 	CONCIERGE_MODEL=$(abspath $(MODEL)) $(APP_BIN)/pytest -q
 
 test: install browser lint migrate validate train conversations pytest kb-eval ## Everything CI checks

@@ -28,6 +28,7 @@ from bot.messages import fallback_message, fallback_text
 from bot.rasa_client import RasaClient
 from bot.routers import (
     agent,
+    analytics,
     auth,
     channels,
     chat,
@@ -196,6 +197,8 @@ def create_app(
     app.include_router(lead_routes.router)
     app.include_router(agent.router)
     app.include_router(agent.pages)
+    app.include_router(analytics.router)  # the analytics page and its JSON/CSV API
+    app.include_router(analytics.pages)
     app.include_router(knowledge_admin_router)  # knowledge console: documents, unanswered
     app.include_router(knowledge_pages)
     app.include_router(conversation_routes.router)  # conversations: list, transcript, outcome
