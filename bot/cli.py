@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``concierge`` command."""
     from bot.auth.cli import register as register_users
     from bot.crm.cli import register as register_leads
+    from bot.privacy_cli import register as register_privacy
     from bot.telegram_cli import register as register_telegram
     from bot.workers.outbox import register as register_worker
     from knowledge.cli import register as register_kb
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_leads(commands)
     register_users(commands)
     register_telegram(commands)
+    register_privacy(commands)
     db = commands.add_parser("db", help="the application database (migrations)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     db_upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
