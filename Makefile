@@ -91,6 +91,7 @@ lint: $(APP_VENV)/.installed ## ruff, mypy and the import layers (lint-imports)
 	$(APP_BIN)/ruff format --check .
 	$(APP_BIN)/mypy
 	$(APP_BIN)/lint-imports --no-cache
+	kubectl kustomize deploy/k8s > /dev/null  # the Kubernetes manifests render (docs/production.md)
 
 migrate: $(APP_VENV)/.installed ## Create or upgrade the application database (Alembic)
 	$(APP_BIN)/concierge db upgrade
