@@ -62,7 +62,7 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS) $(NLU_GENERATED)
 	$(RASA_BIN)/rasa train --config config.yml --domain domain.yml --data data \
 		--out $(DATA_DIR)/models --fixed-model-name concierge --quiet
 
-run: install console train migrate ## Start Rasa, the action server and the gateway on http://localhost:8000
+run: install console widget train migrate ## Start Rasa, the action server and the gateway on http://localhost:8000
 	$(APP_BIN)/concierge run --model $(MODEL)
 
 # --- The console's scripts: Chart.js from the npm registry, bundled with esbuild into
@@ -81,12 +81,35 @@ $(CONSOLE_DIR)/node_modules/.package-lock.json: $(CONSOLE_DIR)/package.json $(CO
 $(CONSOLE_BUNDLE): $(CONSOLE_DIR)/node_modules/.package-lock.json $(wildcard $(CONSOLE_DIR)/src/*.js)
 	cd $(CONSOLE_DIR) && npm run build
 
+# --- The chat widget (frontend/widget): its loader bot/static/widget.js, the versioned bundle
+# bot/static/widget/concierge.<hash>.js and bot/static/widget.css, built with esbuild (all
+# committed, so the gateway runs without node). Incremental like the console's.
+WIDGET_DIR := frontend/widget
+WIDGET_MODULES := $(WIDGET_DIR)/node_modules/.package-lock.json
+WIDGET_LOADER := bot/static/widget.js
+.PHONY: widget widget-lint widget-test
+
+widget: $(WIDGET_LOADER) ## Build the chat widget's loader and bundle when their sources changed
+
+$(WIDGET_MODULES): $(WIDGET_DIR)/package.json $(WIDGET_DIR)/package-lock.json
+	cd $(WIDGET_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WIDGET_LOADER): $(WIDGET_MODULES) $(wildcard $(WIDGET_DIR)/src/*) $(WIDGET_DIR)/scripts/build.mjs
+	cd $(WIDGET_DIR) && npm run --silent build
+
+widget-lint: $(WIDGET_MODULES) ## ESLint on the widget's sources
+	cd $(WIDGET_DIR) && npm run --silent lint
+
+widget-test: $(WIDGET_MODULES) ## The widget's unit tests (node's test runner)
+	cd $(WIDGET_DIR) && npm test --silent
+
 browser: ## Install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "==> Installing chromium (Debian package)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(APP_VENV)/.installed ## ruff, mypy and the import layers (lint-imports)
+lint: $(APP_VENV)/.installed widget-lint ## ruff, mypy and the import layers (lint-imports)
 	$(APP_BIN)/ruff check .
 	$(APP_BIN)/ruff format --check .
 	$(APP_BIN)/mypy
@@ -108,10 +131,10 @@ nlu-eval: $(MODEL) ## Intent and entity scores on the held-out NLU file
 		--out $(DATA_DIR)/results/nlu
 	$(APP_BIN)/python -m benchmarks.nlu_report $(DATA_DIR)/results/nlu
 
-pytest: install train browser console ## pytest: unit, integration, end-to-end
+pytest: install train browser console widget ## pytest: unit, integration, end-to-end
 	CONCIERGE_MODEL=$(abspath $(MODEL)) $(APP_BIN)/pytest -q
 
-test: install browser lint migrate validate train conversations pytest kb-eval ## Everything CI checks
+test: install browser lint widget-test migrate validate train conversations pytest kb-eval ## Everything CI checks
 
 # The knowledge base's regression cases (eval_cases.yml of the content folder, demo data by
 # default) against a fresh index of that folder; fails when a case no longer retrieves its answer.

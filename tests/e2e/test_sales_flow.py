@@ -238,7 +238,8 @@ class WidgetCustomer:
         from playwright.sync_api import expect
 
         self.page.wait_for_function(
-            "n => document.querySelectorAll('.concierge-msg.concierge-bot').length > n",
+            "n => document.getElementById('concierge-root').shadowRoot"
+            ".querySelectorAll('.concierge-msg.concierge-bot').length > n",
             arg=before,
             timeout=REPLY_TIMEOUT_MS,
         )

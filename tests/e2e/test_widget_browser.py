@@ -25,7 +25,8 @@ def bot_count(page: Page) -> int:
 def wait_for_reply(page: Page, before: int) -> list[Any]:
     """Wait until new bot messages arrive and the typing indicator is gone; return them."""
     page.wait_for_function(
-        "n => document.querySelectorAll('.concierge-msg.concierge-bot').length > n",
+        "n => document.getElementById('concierge-root').shadowRoot"
+        ".querySelectorAll('.concierge-msg.concierge-bot').length > n",
         arg=before,
         timeout=REPLY_TIMEOUT_MS,
     )

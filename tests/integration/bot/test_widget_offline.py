@@ -201,7 +201,7 @@ def test_widget_texts_come_from_the_company_settings(
         page.fill("#concierge-input", "hello")
         page.press("#concierge-input", "Enter")
         expect(page.locator(BOT).last).to_contain_text("help@velo.example", timeout=15_000)
-        assert "kestrel" not in page.locator("#concierge-root").inner_text().lower()
+        assert "kestrel" not in page.locator("#concierge-panel").inner_text().lower()
 
 
 def test_widget_sends_its_token_and_starts_over_when_it_is_refused(
