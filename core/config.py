@@ -250,6 +250,8 @@ class Settings(BaseSettings):
     # --- Event feed: Rasa's events copied into the app's own table by the worker ---------------
     events_db: Path | None = None
     """SQLite file of Rasa's SQL event broker; defaults to ``data_dir/rasa-events.db``."""
+    events_broker_url: str | None = None
+    """SQLAlchemy URL of a server database Rasa's SQL event broker writes (instead of the file)."""
     events_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the worker reads new events from Rasa's event broker table."""
     events_batch_size: int = Field(default=500, ge=1, le=10_000)

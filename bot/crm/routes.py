@@ -3,87 +3,49 @@
 ``GET /admin/leads`` and ``/admin/leads/{id}`` (pages), ``GET /api/admin/leads`` and
 ``/api/admin/leads/{id}`` (JSON, the fields of ``concierge leads``), for the sales and admin
 roles. The page shows the answers, score and reasons, consents with their wording, quotes,
-deliveries and the transcript.
+CRM and notification deliveries, the lead's conversations (linked to their console pages)
+and the transcript. ``POST /api/admin/leads/{id}/retry`` (and the page's Retry button)
+queues the lead's dead-lettered deliveries again, as ``concierge leads retry`` does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
+import logging
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import HTMLResponse
-from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from bot.auth.sessions import SignedIn
-from bot.auth.staff import require_role
+from bot.auth.staff import check_csrf, require_role
 from bot.crm.cli import lead_json
-from bot.deps import EngineDep
+from bot.deps import EngineDep, SettingsDep
+from bot.routers.pages import PAGE_SECURITY_HEADERS
+from bot.templating import render
+from core.logging import sender_ref
 from core.storage import session_scope
 from core.storage.leads import LeadRecord, lead_record, lead_records
+from core.storage.outbox import DEAD, retry_dead
+
+logger = logging.getLogger(__name__)
 
 SalesOrAdmin = Annotated[SignedIn, Depends(require_role("admin", "sales"))]
+CsrfChecked = Annotated[SignedIn, Depends(check_csrf)]
 
-_PAGES = {
-    "list.html": """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Leads</title>
-<meta name="referrer" content="no-referrer"></head>
-<body><h1>Leads</h1>
-{% if not leads %}<p>No leads yet.</p>{% else %}
-<table><thead><tr><th>Lead</th><th>Grade</th><th>Score</th><th>Company</th><th>Email</th>
-<th>Quotes</th><th>Deliveries</th></tr></thead><tbody>
-{% for lead in leads %}<tr>
-<td><a href="/admin/leads/{{ lead.id }}">{{ lead.name or lead.email }}</a></td>
-<td>{{ lead.grade }}</td><td>{{ lead.score }}</td><td>{{ lead.company or "" }}</td>
-<td>{{ lead.email }}</td><td>{{ lead.quotes | map(attribute="number") | join(", ") }}</td>
-<td>{% for d in lead.deliveries %}{{ d.kind }}: {{ d.status }}
-{%- if not loop.last %}, {% endif %}{% endfor %}</td></tr>
-{% endfor %}</tbody></table>{% endif %}
-</body></html>
-""",
-    "lead.html": """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Lead {{ lead.name or lead.email }}</title>
-<meta name="referrer" content="no-referrer"></head>
-<body><p><a href="/admin/leads">All leads</a></p>
-<h1>{{ lead.name or lead.email }}{% if lead.company %}, {{ lead.company }}{% endif %}</h1>
-<p><strong>{{ lead.grade | upper }}</strong>, score {{ lead.score }}/100</p>
-<ul>{% for r in lead.reasons %}<li>{{ r.detail }} (+{{ r.points }})</li>{% endfor %}</ul>
-<h2>Answers</h2><dl>
-<dt>Email</dt><dd>{{ lead.email }}</dd>
-{% for label, value in answers %}{% if value %}
-<dt>{{ label }}</dt><dd>{{ value }}</dd>{% endif %}{% endfor %}
-</dl>
-<h2>Consents</h2>
-{% if not lead.consents %}<p>None asked.</p>{% endif %}
-<ul>{% for c in lead.consents %}<li>{{ c.purpose }}: {{ "yes" if c.granted else "no" }} to
-&ldquo;{{ c.wording }}&rdquo; ({{ c.at.isoformat() }})</li>{% endfor %}</ul>
-<h2>Quotes</h2>
-<ul>{% for q in lead.quotes %}<li><a href="/quotes/{{ q.token }}">{{ q.number }}</a>:
-{{ q.currency }} {{ "{:,.2f}".format(q.total) }}, valid until {{ q.valid_until.isoformat() }}</li>
-{% else %}<li>None.</li>{% endfor %}</ul>
-<h2>Deliveries</h2>
-<ul>{% for d in lead.deliveries %}<li>{{ d.kind }}: {{ d.status }} after {{ d.attempts }}
-attempt(s){% if d.crm_id %}, id {{ d.crm_id }}{% endif %}{% if d.last_error %}; last error:
-{{ d.last_error }}{% endif %}</li>{% endfor %}</ul>
-<h2>Transcript</h2>
-<p>Conversations: {% for cid, channel in lead.conversations %}{{ channel }}
-{%- if not loop.last %}, {% endif %}{% endfor %}</p>
-<ol>{% for speaker, text in lead.transcript %}<li><strong>{{ speaker }}</strong>: {{ text }}</li>
-{% else %}<li>No transcript was kept.</li>{% endfor %}</ol>
-</body></html>
-""",
-}
+router = APIRouter(tags=["leads"])
+
+_PRIVATE = {**PAGE_SECURITY_HEADERS, "Cache-Control": "no-store"}
 
 
-@lru_cache(maxsize=1)
-def _pages() -> Environment:
-    return Environment(
-        loader=DictLoader(_PAGES),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-    )
+class RetryResult(BaseModel):
+    """What a retry queued."""
+
+    lead_id: str
+    retried: int = Field(description="Deliveries queued for an immediate new attempt")
 
 
 def _answers(lead: LeadRecord) -> list[tuple[str, Any]]:
@@ -113,25 +75,52 @@ def _one(engine: Engine, lead_id: str) -> LeadRecord:
     return lead
 
 
-router = APIRouter(tags=["leads"])
-
-_PRIVATE = {"Cache-Control": "no-store"}
+def _retry(engine: Engine, lead_id: str) -> int:
+    with session_scope(engine) as session:
+        if lead_record(session, lead_id) is None:
+            raise HTTPException(status_code=404, detail="no such lead")
+        count = retry_dead(session, lead_id)
+    logger.info("crm.retry.requested lead=%s entries=%d", sender_ref(lead_id), count)
+    return count
 
 
 @router.get("/admin/leads", response_class=HTMLResponse)
-async def leads_page(_user: SalesOrAdmin, engine: EngineDep) -> HTMLResponse:
+async def leads_page(user: SalesOrAdmin, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
     """List every lead, newest first."""
     leads = await asyncio.to_thread(_all, engine)
-    html = _pages().get_template("list.html").render(leads=leads)
+    html = render("leads.html", company_name=settings.company_name, user=user, leads=leads)
     return HTMLResponse(html, headers=_PRIVATE)
 
 
 @router.get("/admin/leads/{lead_id}", response_class=HTMLResponse)
-async def lead_page(lead_id: str, _user: SalesOrAdmin, engine: EngineDep) -> HTMLResponse:
-    """Show one lead with its transcript."""
+async def lead_page(
+    lead_id: str,
+    user: SalesOrAdmin,
+    engine: EngineDep,
+    settings: SettingsDep,
+    retried: Annotated[int | None, Query(ge=0, le=1000)] = None,
+) -> HTMLResponse:
+    """Show one lead with its deliveries, conversations and transcript."""
     lead = await asyncio.to_thread(_one, engine, lead_id)
-    html = _pages().get_template("lead.html").render(lead=lead, answers=_answers(lead))
+    html = render(
+        "lead.html",
+        company_name=settings.company_name,
+        user=user,
+        lead=lead,
+        answers=_answers(lead),
+        dead=sum(1 for d in lead.deliveries if d.status == DEAD),
+        retried=retried,
+    )
     return HTMLResponse(html, headers=_PRIVATE)
+
+
+@router.post("/admin/leads/{lead_id}/retry", response_class=RedirectResponse)
+async def retry_form(
+    lead_id: str, _user: SalesOrAdmin, _csrf: CsrfChecked, engine: EngineDep
+) -> RedirectResponse:
+    """Queue the lead's dead deliveries again (the page's button), then show the lead."""
+    count = await asyncio.to_thread(_retry, engine, lead_id)
+    return RedirectResponse(f"/admin/leads/{lead_id}?retried={count}", status_code=303)
 
 
 @router.get("/api/admin/leads")
@@ -142,5 +131,25 @@ async def leads_json(_user: SalesOrAdmin, engine: EngineDep) -> list[dict[str, A
 
 @router.get("/api/admin/leads/{lead_id}")
 async def lead_json_route(lead_id: str, _user: SalesOrAdmin, engine: EngineDep) -> dict[str, Any]:
-    """One lead in full, as ``concierge leads show`` prints it."""
-    return lead_json(await asyncio.to_thread(_one, engine, lead_id), full=True)
+    """One lead in full, as ``concierge leads show`` prints it, with its conversation pages."""
+    data = lead_json(await asyncio.to_thread(_one, engine, lead_id), full=True)
+    for conversation in data.get("conversations", []):
+        conversation["url"] = "/console/conversations/" + quote(
+            conversation["conversation_id"], safe=""
+        )
+    return data
+
+
+@router.post(
+    "/api/admin/leads/{lead_id}/retry",
+    response_model=RetryResult,
+    responses={
+        403: {"description": "Not a sales or admin account, or no CSRF token"},
+        404: {"description": "No such lead"},
+    },
+)
+async def retry_json(
+    lead_id: str, _user: SalesOrAdmin, _csrf: CsrfChecked, engine: EngineDep
+) -> RetryResult:
+    """Queue the lead's dead-lettered (and failing) deliveries for an immediate new attempt."""
+    return RetryResult(lead_id=lead_id, retried=await asyncio.to_thread(_retry, engine, lead_id))

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from core.config import Settings
 from core.logging import sender_ref
@@ -102,6 +102,41 @@ class SqlBrokerTable:
     def last_id(self) -> int:
         """Return the highest id in the table (0 when it is empty or absent)."""
         rows = self._query("SELECT MAX(id) FROM events", ())
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+class SqlBrokerDatabase:
+    """Rasa's SQL event broker table in a server database (``CONCIERGE_EVENTS_BROKER_URL``).
+
+    For deployments whose Rasa publishes with ``event_broker: type: sql`` to PostgreSQL.
+    """
+
+    name = SQL_BROKER_SOURCE
+
+    def __init__(self, url: str) -> None:
+        """Read the ``events`` table of the database at the SQLAlchemy ``url``."""
+        self.engine = create_engine(url, pool_pre_ping=True)
+
+    def _query(self, sql: str, parameters: dict[str, Any]) -> list[Any]:
+        try:
+            with self.engine.connect() as connection:
+                return list(connection.execute(text(sql), parameters))
+        except ProgrammingError as error:
+            if "events" in str(error.orig):
+                return []  # Rasa has not created its table yet
+            raise
+
+    def rows_after(self, position: int, limit: int) -> list[BrokerRow]:
+        """Return up to ``limit`` rows with an id above ``position``, oldest first."""
+        rows = self._query(
+            "SELECT id, sender_id, data FROM events WHERE id > :position ORDER BY id LIMIT :limit",
+            {"position": position, "limit": limit},
+        )
+        return [BrokerRow(int(row[0]), row[1], row[2]) for row in rows]
+
+    def last_id(self) -> int:
+        """Return the highest id in the table (0 when it is empty or absent)."""
+        rows = self._query("SELECT MAX(id) FROM events", {})
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
@@ -214,9 +249,12 @@ def start_feed(feed: EventFeed, stop: threading.Event, poll_seconds: float) -> t
 
 
 def build_feed(settings: Settings) -> EventFeed:
-    """Return the feed of ``settings``: Rasa's SQL broker file into the app database."""
+    """Return the feed of ``settings``: Rasa's SQL broker table into the app database."""
+    source: BrokerSource
+    if settings.events_broker_url:
+        source = SqlBrokerDatabase(settings.events_broker_url)
+    else:
+        source = SqlBrokerTable(settings.rasa_events_db)
     return EventFeed(
-        get_engine(settings.sqlalchemy_url),
-        SqlBrokerTable(settings.rasa_events_db),
-        batch_size=settings.events_batch_size,
+        get_engine(settings.sqlalchemy_url), source, batch_size=settings.events_batch_size
     )

@@ -43,7 +43,7 @@ class AppEvent(Base):
     """SHA-256 of the conversation id and the event's canonical JSON."""
     conversation_id: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    """The ``input_channel`` of the conversation's latest ``user`` event (carried forward)."""
+    """The channel of the conversation's latest ``user`` event (carried to later events)."""
     type: Mapped[str] = mapped_column(String(32))
     """Rasa's event name: ``user``, ``bot``, ``action``, ``slot``, ``session_started``..."""
     name: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -131,6 +131,17 @@ def _timestamp(value: Any) -> datetime:
         return utcnow()
 
 
+def _channel(event: Mapping[str, Any]) -> str | None:
+    """Return the gateway's channel (``metadata.channel``), else Rasa's ``input_channel``.
+
+    The gateway reaches Rasa through its REST webhook, so Rasa's ``input_channel`` is ``rest``
+    for every conversation; the gateway names the customer's channel in the metadata.
+    """
+    metadata = event.get("metadata")
+    named = metadata.get("channel") if isinstance(metadata, Mapping) else None
+    return _short(named, MAX_CHANNEL) or _short(event.get("input_channel"), MAX_CHANNEL)
+
+
 def parse_event(body: Mapping[str, Any]) -> IncomingEvent:
     """Check one published event (Rasa's ``event.as_dict()`` plus ``sender_id``).
 
@@ -154,7 +165,7 @@ def parse_event(body: Mapping[str, Any]) -> IncomingEvent:
         text=text if isinstance(text, str) else None,
         confidence=_confidence(body) if kind == "user" else None,
         timestamp=_timestamp(body.get("timestamp")),
-        input_channel=_short(body.get("input_channel"), MAX_CHANNEL) if kind == "user" else None,
+        input_channel=_channel(body) if kind == "user" else None,
         data=event,
     )
 
