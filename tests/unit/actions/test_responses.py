@@ -26,6 +26,7 @@ from actions.handoff import ActionHandoffToHuman
 from actions.knowledge import ActionAnswerQuestion
 from actions.leads import CONSENT_QUESTIONS, ActionCaptureLead, ValidateLeadForm
 from actions.leads import DECLINED as NOT_SAID
+from actions.privacy import ActionWithdrawConsent
 from actions.quotes import LINE_RESPONSES, ActionMakeQuote
 from actions.recommend import (
     REASON_RESPONSES,
@@ -38,7 +39,7 @@ from actions.sales import ActionSalesHandoff, ActionSaveContact, ValidateContact
 from actions.session import COMPANY_SLOTS
 from actions.support import ActionDefaultAskAffirmation
 from core.config import PROJECT_ROOT
-from core.storage import get_engine
+from core.storage import ContactRequest, get_engine, session_scope
 from knowledge.catalog import Catalog
 from knowledge.recommend import Recommender
 from tests.support.embeddings import HashingEmbeddings
@@ -359,6 +360,15 @@ def _message(text: str, intent: str) -> dict[str, Any]:
     return {"latest_message": {"text": text, "intent": {"name": intent}, "entities": []}}
 
 
+def _withdrawn_after_contact(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[CollectingDispatcher, Tracker]:
+    tracker = load_tracker("buy", **_message("stop contacting me", "withdraw_consent"))
+    with session_scope(deps.get_database()) as session:
+        session.add(ContactRequest(sender_id=tracker.sender_id, email="a@b.example", topic="sales"))
+    return run(ActionWithdrawConsent(), tracker)[1], tracker
+
+
 SCENARIOS: dict[str, Scenario] = {
     "answer": _answer(SHIPPING),
     "answer to a problem": _answer(SHIPPING, **_message("it leaks", "report_problem")),
@@ -391,6 +401,14 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "affirmation, unclear": _action(
         ActionDefaultAskAffirmation(), "fallback", **_ranking("nlu_fallback")
+    ),
+    # consent withdrawal (actions/privacy.py)
+    "consent withdrawn": _withdrawn_after_contact,
+    "consent withdrawn, nothing held": _action(
+        ActionWithdrawConsent(), "question", **_message("stop contacting me", "withdraw_consent")
+    ),
+    "consent withdrawal not saved": _broken_database(
+        ActionWithdrawConsent(), "stop contacting me", intent="withdraw_consent"
     ),
 }
 
