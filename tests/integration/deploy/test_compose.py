@@ -11,6 +11,7 @@ configuration once the ``.env`` placeholders are replaced.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,25 @@ def test_the_rasa_entrypoint_checks_exactly_the_endpoints_variables() -> None:
     checked = set(loop.group(1).replace("\\", " ").split())
     assert checked == rasa_variables()
     assert '--endpoints "${CONCIERGE_RASA_ENDPOINTS:-/app/endpoints.production.yml}"' in script
+
+
+def test_the_rasa_entrypoint_names_missing_variables_before_rasa_starts() -> None:
+    env = {"PATH": "/usr/bin:/bin", **{name: "x" for name in rasa_variables()}}
+    del env["CONCIERGE_LOCK_STORE_HOST"], env["CONCIERGE_RASA_AUTH_TOKEN"]
+    env["CONCIERGE_TRACKER_DB_PASSWORD"] = ""  # set but empty is allowed (trust auth)
+    done = subprocess.run(
+        ["sh", str(DEPLOY / "rasa" / "entrypoint.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: Rasa needs these environment variables: CONCIERGE_RASA_AUTH_TOKEN "
+        "CONCIERGE_LOCK_STORE_HOST (see docs/production.md)"
+    )
 
 
 def _from_lines(dockerfile: Path) -> list[str]:
