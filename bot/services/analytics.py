@@ -520,7 +520,14 @@ def response_time(turns: _TurnStats) -> ResponseTime:
 
 
 def analytics_report(session: Session, period: DateRange) -> AnalyticsReport:
-    """Compute every number of the analytics page for ``period`` (one read transaction)."""
+    """Compute every number of the analytics page for ``period`` from one snapshot.
+
+    Call it first in a fresh session: on PostgreSQL the transaction is made REPEATABLE READ
+    so that every query sees the same data. On SQLite (the embedded default) each query sees
+    what was committed when it runs; a write in between can make two parts differ by it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     started = started_conversations(session, period)
     turns = turn_stats(session, period)
     return AnalyticsReport(

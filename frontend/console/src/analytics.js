@@ -11,6 +11,12 @@ const STAGE_LABELS = {
   qualified: "Qualified lead (hot or warm)",
   delivered_to_crm: "Delivered to the CRM",
 };
+const STAGE_SHORT = {
+  conversation: "Conversations",
+  lead: "Lead",
+  qualified: "Qualified",
+  delivered_to_crm: "In the CRM",
+};
 const charts = {};
 
 Chart.defaults.animation = false; // the numbers, at once (and the same in every screenshot)
@@ -170,7 +176,7 @@ function render(report) {
   draw("funnel", {
     type: "bar",
     data: {
-      labels: stages.map((s) => STAGE_LABELS[s.stage] || s.stage),
+      labels: stages.map((s) => STAGE_SHORT[s.stage] || s.stage),
       datasets: [{ label: "Conversations", data: stages.map((s) => s.conversations), backgroundColor: COLORS[1] }],
     },
     options: {
