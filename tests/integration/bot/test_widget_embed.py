@@ -389,3 +389,28 @@ def test_phone_viewport_full_screen_panel_keeps_the_input_above_the_keyboard(
         page.click("#concierge-close")
         expect(panel).to_be_hidden()
         expect(page.locator("#concierge-launcher")).to_be_visible()
+
+
+def test_the_widget_speaks_the_configured_locale(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(locale="zh-CN", company_name="Velo", support_email="help@velo.example")
+    with (
+        serve(create_app(settings)) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "zh-CN"),
+    ):
+        page.goto(base_url + "/")
+        launcher = page.locator("#concierge-launcher")
+        expect(launcher).to_have_attribute("aria-label", "打开聊天：Velo")
+        launcher.click()
+        expect(page.locator("#concierge-send")).to_have_text("发送")
+        expect(page.locator("#concierge-stop")).to_have_text("不要再联系我")
+        expect(page.locator("#concierge-input")).to_have_attribute("placeholder", "输入你的问题…")
+        expect(page.locator("#concierge-root")).to_have_attribute("lang", "zh-CN")
+        # The gateway unreachable: the widget's own fallback, in Chinese, with the address.
+        page.route("**/api/chat", lambda route: route.abort())
+        page.fill("#concierge-input", "你好")
+        page.press("#concierge-input", "Enter")
+        expect(page.locator(BOT).last).to_contain_text("请稍后再试")
+        expect(page.locator(BOT).last).to_contain_text("help@velo.example")
