@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,17 @@ GROUP_COSINE = 0.72
 """Questions are grouped at this MiniLM cosine or above (docs/console-knowledge.md)."""
 ANSWERS_FILE = "answers.csv"
 FALLBACK_ACTION = "action_default_fallback"
+FALLBACK_EPISODE_ACTIONS = frozenset(
+    {
+        "action_listen",
+        "action_answer_question",
+        "action_two_stage_fallback",
+        "action_default_ask_affirmation",
+        "action_default_ask_rephrase",
+    }
+)
+"""Actions between an unclear question and the fallback giving up (data/rules/fallback.yml)."""
+FALLBACK_LOOKBACK = 30
 HANDOFF_REASONS = ("fallback",)
 """Handoff reasons that mean the bot had no answer (not a customer asking for a person)."""
 MAX_QUESTION_CHARS = 500
@@ -116,7 +128,8 @@ class Resolution:
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Return a question's words, lower-case, without punctuation (to spot repeats)."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _clip(text: str | None) -> str:
@@ -190,32 +203,42 @@ class UnansweredQueue:
             yield _row("handoff", origin, conversation, channel, question)
 
     def _fallbacks(self, session: Session) -> Iterable[UnansweredQuestion]:
-        action = APP_EVENTS.alias("action")
-        user = APP_EVENTS.alias("user_turn")
-        before = (
-            select(user.c.text)
-            .where(
-                user.c.conversation_id == action.c.conversation_id,
-                user.c.type == "user",
-                user.c.id < action.c.id,
-            )
-            .order_by(user.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        origin = sa.cast(action.c.id, sa.String)
+        origin = sa.cast(APP_EVENTS.c.id, sa.String)
         rows = session.execute(
-            select(action.c.id, action.c.conversation_id, action.c.channel, before)
+            select(APP_EVENTS.c.id, APP_EVENTS.c.conversation_id, APP_EVENTS.c.channel)
             .where(
-                action.c.type == "action",
-                action.c.name == FALLBACK_ACTION,
+                APP_EVENTS.c.type == "action",
+                APP_EVENTS.c.name == FALLBACK_ACTION,
                 self._not_queued("fallback", origin),
             )
-            .order_by(action.c.id)
+            .order_by(APP_EVENTS.c.id)
             .limit(COLLECT_BATCH)
-        )
-        for event_id, conversation, channel, question in rows:
+        ).all()
+        for event_id, conversation, channel in rows:
+            question = self._fallback_question(session, conversation, event_id)
             yield _row("fallback", str(event_id), conversation, channel or "web", question)
+
+    @staticmethod
+    def _fallback_question(session: Session, conversation: str, event_id: int) -> str | None:
+        """Return what the customer first asked in the fallback episode ending at ``event_id``.
+
+        The two-stage fallback asks to rephrase before it gives up, so the text right before
+        ``action_default_fallback`` is often the rephrasing ("hm?"); the question is the
+        earliest user text since the last action outside the fallback's own steps.
+        """
+        events = session.execute(
+            select(APP_EVENTS.c.type, APP_EVENTS.c.name, APP_EVENTS.c.text)
+            .where(APP_EVENTS.c.conversation_id == conversation, APP_EVENTS.c.id < event_id)
+            .order_by(APP_EVENTS.c.id.desc())
+            .limit(FALLBACK_LOOKBACK)
+        )
+        question: str | None = None
+        for kind, name, text in events:
+            if kind == "user" and text:
+                question = str(text)
+            elif kind == "action" and name not in FALLBACK_EPISODE_ACTIONS:
+                break
+        return question
 
     def _insert(self, session: Session, found: Sequence[UnansweredQuestion]) -> int:
         """Add the new rows; a question already queued for its conversation is kept as seen."""
