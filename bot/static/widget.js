@@ -39,9 +39,9 @@
   api.boot = { origin, data };
   win.Concierge = api;
   var bundle = doc.createElement("script");
-  bundle.src = origin + "/api/widget/bundle/concierge.290005aaba3b.js";
+  bundle.src = origin + "/api/widget/bundle/concierge.4a1eedf32598.js";
   bundle.async = true;
   bundle.crossOrigin = "anonymous";
-  bundle.integrity = "sha384-rQQJr6D4j3SCzPg/xl1CW+mqocAnROQDtO+5ho05U0uu3M3CkIatOovU1XISewt1";
+  bundle.integrity = "sha384-+kXR0O5ayRb+xvZQ8i9XfmVN/DqMGYZC7HRWv30N6Xk0j6kIog25zSNsaRAB7J2L";
   (doc.head || doc.documentElement).appendChild(bundle);
 })(window);

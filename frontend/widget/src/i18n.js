@@ -33,7 +33,8 @@ export const MESSAGES = {
     "greeting": "Hi! Ask me about products, orders, shipping and returns.",
     "footer.stop": "Stop contacting me",
     "footer.stop_message": "stop contacting me",
-    "image.alt": "Image from the assistant"
+    "image.alt": "Image from the assistant",
+    "quote.open": "Open quote {number}"
   },
   "zh-CN": {
     "launcher.open": "\u6253\u5f00\u804a\u5929\uff1a{title}",
@@ -66,7 +67,8 @@ export const MESSAGES = {
     "greeting": "\u4f60\u597d\uff01\u6b22\u8fce\u54a8\u8be2\u4ea7\u54c1\u3001\u8ba2\u5355\u3001\u914d\u9001\u548c\u9000\u8d27\u3002",
     "footer.stop": "\u4e0d\u8981\u518d\u8054\u7cfb\u6211",
     "footer.stop_message": "stop contacting me",
-    "image.alt": "\u52a9\u624b\u53d1\u9001\u7684\u56fe\u7247"
+    "image.alt": "\u52a9\u624b\u53d1\u9001\u7684\u56fe\u7247",
+    "quote.open": "\u6253\u5f00\u62a5\u4ef7\u5355 {number}"
   }
 };
 

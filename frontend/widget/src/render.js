@@ -2,7 +2,7 @@
 // `ctx` carries the document, translator, origin, image allow-list and the actions.
 
 import { el, icon } from "./dom.js";
-import { safeImageUrl, sourceHref } from "./safety.js";
+import { safeImageUrl, safeLinkUrl, sourceHref } from "./safety.js";
 
 let counter = 0;
 
@@ -36,6 +36,13 @@ export function renderEntry(ctx, entry) {
   const image = safeImageUrl(custom.image, ctx.origin, ctx.imageOrigins);
   if (image) {
     item.appendChild(el(doc, "img", { className: "concierge-image", src: image, alt: t("image.alt") }));
+  }
+  const quote = custom.kind === "quote" ? safeLinkUrl(custom.url, ctx.origin) : null;
+  if (quote) {
+    const number = typeof custom.number === "string" ? custom.number : "";
+    item.appendChild(el(doc, "a", {
+      className: "concierge-quote-link", href: quote, target: "_blank", rel: "noopener noreferrer"
+    }, t("quote.open", { number })));
   }
   if (entry.role === "bot" && !entry.greeting) {
     renderButtons(ctx, item, entry);

@@ -36,6 +36,7 @@ AXE = ROOT / "frontend" / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BOT = ".concierge-msg.concierge-bot"
 USER = ".concierge-msg.concierge-user"
+QUOTE = "https://shop.example/quotes/q-1"
 HOST_FILES = {
     "/": ("hostile.html", "text/html; charset=utf-8"),
     "/hostile.css": ("hostile.css", "text/css; charset=utf-8"),
@@ -92,6 +93,13 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
         return [
             {"recipient_id": sender, "text": "Thanks, a sales rep will write to you."},
             {"recipient_id": sender, "custom": {"kind": "lead_captured"}},
+        ]
+    if text == "a quote":
+        return [
+            {"recipient_id": sender, "text": "Quote Q-1: total €700."},
+            {"recipient_id": sender, "custom": {"kind": "quote", "number": "Q-1", "url": QUOTE}},
+            {"recipient_id": sender, "text": "And one more."},
+            {"recipient_id": sender, "custom": {"kind": "quote", "url": "javascript:alert(1)"}},
         ]
     if text == "show pictures":
         return [
@@ -290,6 +298,14 @@ def test_host_api_queue_events_identify_images_and_shutdown(
             "window.hostEvents.filter(e => e.name === 'message').map(e => e.detail.text)"
         )
         assert messages == ["what is the return window?", "Start a return"]
+
+        # A quote's link is shown when it is https (or the gateway's); anything else is not.
+        page.fill("#concierge-input", "a quote")
+        page.press("#concierge-input", "Enter")
+        expect(page.locator(BOT).last).to_contain_text("And one more.")
+        expect(page.locator(".concierge-quote-link")).to_have_count(1)
+        expect(page.locator(".concierge-quote-link")).to_have_attribute("href", QUOTE)
+        expect(page.locator(".concierge-quote-link")).to_have_text("Open quote Q-1")
 
         # An image from an origin not in the allow-list is not loaded at all.
         page.fill("#concierge-input", "show pictures")
