@@ -12,24 +12,33 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
+from sqlalchemy import insert, select
 
 from bot.app import create_app
 from bot.routers.analytics import CONSOLE_SCRIPT
+from bot.services.analytics import FALLBACK_ACTIONS, DateRange, analytics_report
+from bot.workers.events import build_feed
 from core.config import PROJECT_ROOT, Settings
-from core.storage import get_engine
+from core.storage import get_engine, session_scope
 from core.storage.migrate import upgrade
-from tests.support.analytics_seed import seed_history
+from tests.e2e.conftest import LiveStack
+from tests.support.analytics_seed import APP_EVENTS, seed_history
 from tests.support.browser import chromium_page, screenshot_on_failure
+from tests.support.chat import ChatSession
 from tests.support.rasa import serve
 from tests.support.staff import PASSWORD, add_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.timeout(300)]
 
 DOC_IMAGES = PROJECT_ROOT / "docs" / "images"
 CONSOLE_SOURCES = PROJECT_ROOT / "frontend" / "console"
@@ -103,6 +112,7 @@ def show_range(page: Page, start: str, end: str) -> None:
     expect(page.locator("#analytics")).to_have_attribute("data-state", "ready")
 
 
+@pytest.mark.browser
 def test_a_manager_reads_the_seeded_history(base_url: str, tmp_path: Path) -> None:
     outside: list[str] = []
     problems: list[str] = []
@@ -200,3 +210,71 @@ def test_a_manager_reads_the_seeded_history(base_url: str, tmp_path: Path) -> No
 
     assert outside == [], f"the page loaded from other origins: {outside}"
     assert problems == [], f"the page logged errors: {problems}"
+
+
+def _from_tracker(events: list[dict[str, Any]]) -> tuple[int, int, list[float]]:
+    """Count turns, fallbacks and first-reply times straight from Rasa's tracker JSON."""
+    turns = fallbacks = 0
+    replies: list[float] = []
+    asked: float | None = None
+    fell_back = in_turn = False
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            turns += 1
+            asked, fell_back, in_turn = event["timestamp"], False, True
+        elif in_turn and kind == "action" and event.get("name") in FALLBACK_ACTIONS:
+            fallbacks += 0 if fell_back else 1
+            fell_back = True
+        elif kind == "bot" and asked is not None:
+            replies.append((event["timestamp"] - asked) * 1000)
+            asked = None
+    return turns, fallbacks, replies
+
+
+@pytest.mark.e2e
+def test_rasas_real_events_give_the_numbers_its_tracker_gives(
+    live_stack: LiveStack, tmp_path: Path
+) -> None:
+    """A real conversation, copied by the worker's feed, counted as Rasa's own tracker says."""
+    with httpx.Client(base_url=live_stack.gateway_url) as client:
+        chat = ChatSession(client, timeout=30)
+        for text in ("Hi there!", "Do you ship to Norway?", "blorp snark wibble zonk"):
+            chat.say(text)
+    conversation = chat.conversation_id
+    assert conversation
+    build_feed(live_stack.settings).drain()
+    with session_scope(get_engine(live_stack.settings.sqlalchemy_url)) as session:
+        rows = [
+            dict(row._mapping)
+            for row in session.execute(
+                select(APP_EVENTS)
+                .where(APP_EVENTS.c.conversation_id == conversation)
+                .order_by(APP_EVENTS.c.id)
+            )
+        ]
+    assert rows, "the feed copied none of the conversation's events"
+    # the conversation alone, in an empty database (the live stack holds other tests' chats)
+    url = f"sqlite:///{tmp_path / 'one-conversation.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        session.execute(
+            insert(APP_EVENTS), [{k: v for k, v in r.items() if k != "id"} for r in rows]
+        )
+
+    tracker = httpx.get(
+        f"{live_stack.rasa_url}/conversations/{conversation}/tracker",
+        params={"token": live_stack.rasa_auth_token},
+        timeout=30,
+    ).json()["events"]
+    turns, fallbacks, replies = _from_tracker(tracker)
+    assert turns == 3 and len(replies) == 3, tracker
+    first = min(e["timestamp"] for e in tracker if e["event"] == "user")
+    day = datetime.fromtimestamp(first, UTC).date()
+    with session_scope(engine) as session:
+        found = analytics_report(session, DateRange(day, day + timedelta(days=1)))
+    assert found.conversations.by_channel == {"web": 1}
+    assert (found.answers.user_turns, found.answers.fallback_turns) == (turns, fallbacks)
+    assert found.response_time.replies == len(replies)
+    assert found.response_time.median_ms == pytest.approx(statistics.median(replies), abs=0.01)
