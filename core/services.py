@@ -6,21 +6,29 @@ answers ``AUTH``/``SELECT``/``PING``, RabbitMQ completes an AMQP 0-9-1 handshake
 ``Connection.Open-Ok`` on the URL's virtual host, chroma answers ``GET /api/v2/heartbeat``.
 A failure becomes one named problem ("Redis at redis://cache:6379 is not reachable:
 connection refused"); targets are shown without credentials. ``concierge check-services``
-prints them.
+prints them. ``python -m core.services --rasa-endpoints`` checks the services of
+``endpoints.production.yml`` from its variables; the Rasa image runs it before Rasa starts
+(standard library and SQLAlchemy only, so it runs in Rasa's environment too).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import socket
 import ssl
 import struct
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import SplitResult, unquote, urlsplit
+from importlib.util import find_spec
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from core.config import Settings
+if TYPE_CHECKING:  # only for types: the Rasa image runs this module without the app's settings
+    from core.config import Settings
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
 AMQP_PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
@@ -383,3 +391,80 @@ def check_services(
 def service_problems(checks: list[ServiceCheck]) -> list[str]:
     """Return the failed checks as one line each (empty when every service answered)."""
     return [check.describe() for check in checks if not check.ok]
+
+
+# --- Rasa's endpoints.production.yml ----------------------------------------------------------
+def _rasa_port(environ: Mapping[str, str], name: str) -> int:
+    value = environ.get(name, "").strip()
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a port number")
+    return int(value)
+
+
+def check_rasa_endpoints(
+    environ: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> list[ServiceCheck]:
+    """Check the tracker database, lock store and event broker ``endpoints.production.yml`` names.
+
+    Rasa's own tracker store retries an unreachable database without end; this names it first.
+    """
+    from sqlalchemy.engine import URL
+
+    def get(name: str) -> str:
+        return environ.get(f"CONCIERGE_{name}", "")
+
+    checks: list[ServiceCheck] = []
+    probes: list[Callable[[], ServiceCheck]] = []
+    try:
+        # psycopg2 in Rasa's environment, psycopg (3) in the app's
+        driver = "postgresql" if find_spec("psycopg2") else "postgresql+psycopg"
+        tracker = URL.create(
+            driver,
+            username=get("TRACKER_DB_USER") or None,
+            password=get("TRACKER_DB_PASSWORD") or None,
+            host=get("TRACKER_DB_HOST") or None,
+            port=_rasa_port(environ, "CONCIERGE_TRACKER_DB_PORT"),
+            database=get("TRACKER_DB") or None,
+        ).render_as_string(hide_password=False)
+        probes.append(lambda: check_database(tracker, timeout))
+    except ValueError as error:
+        checks.append(ServiceCheck("PostgreSQL", "", str(error)))
+    try:
+        password = get("LOCK_STORE_PASSWORD")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        port = _rasa_port(environ, "CONCIERGE_LOCK_STORE_PORT")
+        db = get("LOCK_STORE_DB") or "1"
+        redis = f"redis://{auth}{get('LOCK_STORE_HOST')}:{port}/{db}"
+        probes.append(lambda: check_redis(redis, timeout))
+    except ValueError as error:
+        checks.append(ServiceCheck("Redis", "", str(error)))
+    try:
+        login = f"{quote(get('EVENT_BROKER_USER'), safe='')}:"
+        login += f"{quote(get('EVENT_BROKER_PASSWORD'), safe='')}@"
+        port = _rasa_port(environ, "CONCIERGE_EVENT_BROKER_PORT")
+        amqp = f"amqp://{login}{get('EVENT_BROKER_HOST')}:{port}/"
+        probes.append(lambda: check_rabbitmq(amqp, timeout))
+    except ValueError as error:
+        checks.append(ServiceCheck("RabbitMQ", "", str(error)))
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="check") as pool:
+        checks.extend(future.result() for future in [pool.submit(probe) for probe in probes])
+    return checks
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.services --rasa-endpoints``: exit 1 naming each service that fails."""
+    parser = argparse.ArgumentParser(
+        prog="python -m core.services",
+        description="Check the services Rasa's endpoints.production.yml names.",
+    )
+    parser.add_argument("--rasa-endpoints", action="store_true", required=True)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    args = parser.parse_args(argv)
+    checks = check_rasa_endpoints(os.environ, args.timeout)
+    for check in checks:
+        print(("ok     " if check.ok else "FAILED ") + check.describe(), flush=True)
+    return 1 if any(not check.ok for check in checks) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

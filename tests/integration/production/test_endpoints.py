@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -219,3 +224,156 @@ def test_rasa_refuses_the_file_when_a_variable_is_unset() -> None:
     done = _run_check(env, timeout=120)
     assert done.returncode != 0
     assert "CONCIERGE_LOCK_STORE_HOST" in done.stderr
+
+
+def _check_env(**overrides: str) -> dict[str, str]:
+    env = _production_env("test", "unused", "unused")
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    env.update(overrides)
+    return env
+
+
+def test_the_service_check_runs_in_rasas_environment() -> None:
+    command = [str(RASA_PYTHON), "-m", "core.services", "--rasa-endpoints"]
+    ok = subprocess.run(
+        command, env=_check_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert sorted(line.split(" at ")[0] for line in ok.stdout.splitlines()) == [
+        "ok     PostgreSQL",
+        "ok     RabbitMQ",
+        "ok     Redis",
+    ]
+    closed = _free_port()
+    failed = subprocess.run(
+        command,
+        env=_check_env(
+            CONCIERGE_TRACKER_DB_PORT=str(closed), CONCIERGE_EVENT_BROKER_PASSWORD="wrong"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert (
+        f"FAILED PostgreSQL at postgresql://127.0.0.1:{closed}/test is not reachable: "
+        "connection refused"
+    ) in failed.stdout
+    assert "FAILED RabbitMQ at amqp://127.0.0.1:5672 refused the connection at login" in (
+        failed.stdout
+    )
+    assert "ok     Redis at redis://127.0.0.1:6379/1" in failed.stdout
+    assert "Traceback" not in failed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _trained_model() -> Path:
+    default = PROJECT_ROOT / ".data" / "models" / "concierge.tar.gz"
+    return Path(os.environ.get("CONCIERGE_MODEL", default))
+
+
+@pytest.mark.e2e
+def test_rasa_serves_a_turn_through_the_image_entrypoint_on_the_real_services(
+    tracker_database: str, tmp_path: Path
+) -> None:
+    """deploy/rasa/entrypoint.sh starts the real Rasa on these services; one REST turn."""
+    model = _trained_model()
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run `make train` (make test does it)")
+    port, token = _free_port(), uuid.uuid4().hex
+    queue = f"concierge_test_{uuid.uuid4().hex[:10]}"
+    env = {
+        **_production_env(tracker_database, queue, "unused"),
+        "PATH": f"{RASA_PYTHON.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "CONCIERGE_RASA_AUTH_TOKEN": token,
+        "CONCIERGE_RASA_MODEL": str(model),
+        "CONCIERGE_RASA_ENDPOINTS": str(ENDPOINTS),
+        "CONCIERGE_RASA_CREDENTIALS": str(PROJECT_ROOT / "credentials.yml"),
+        "CONCIERGE_RASA_PORT": str(port),
+        "CONCIERGE_ACTION_ENDPOINT": f"http://127.0.0.1:{_free_port()}/webhook",
+    }
+    log_path = tmp_path / "rasa.log"
+    log = log_path.open("wb")  # closed in the finally below
+    process = subprocess.Popen(
+        ["sh", str(PROJECT_ROOT / "deploy" / "rasa" / "entrypoint.sh")],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    sender = f"entrypoint-{uuid.uuid4().hex[:8]}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                text = log_path.read_text(errors="replace")[-4000:]
+                pytest.fail(f"Rasa did not start:\n{text}")
+            time.sleep(1)
+        reply = httpx.post(
+            f"{base}/webhooks/rest/webhook",
+            params={"token": token},
+            json={"sender": sender, "message": "hello"},
+            timeout=60,
+        )
+        assert reply.status_code == 200
+        assert httpx.get(f"{base}/status", timeout=5).status_code == 401  # the token is on
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+    with psycopg.connect(
+        f"host=127.0.0.1 port=5432 dbname={tracker_database} user=postgres connect_timeout=5"
+    ) as connection:
+        rows = connection.execute(
+            "SELECT type_name FROM events WHERE sender_id = %s ORDER BY id", (sender,)
+        ).fetchall()
+    assert "user" in [row[0] for row in rows]
+    published = _drain_queue(queue)
+    assert "user" in [event.get("event") for event in published if event.get("sender_id") == sender]
+
+
+def _drain_queue(queue: str) -> list[dict[str, Any]]:
+    """Read and delete the test's queue with Rasa's own aio-pika (in Rasa's environment)."""
+    script = (
+        "import asyncio, json, sys, aio_pika\n"
+        "async def main():\n"
+        "    out = []\n"
+        "    async with await aio_pika.connect('amqp://guest:guest@127.0.0.1:5672/') as c:\n"
+        "        q = await (await c.channel()).get_queue(sys.argv[1])\n"
+        "        while (m := await q.get(fail=False, no_ack=True)) is not None:\n"
+        "            out.append(json.loads(m.body))\n"
+        "        await q.delete(if_unused=False, if_empty=False)\n"
+        "    print(json.dumps(out))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", script, queue],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    events: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return events
