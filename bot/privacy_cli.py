@@ -110,6 +110,12 @@ def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     for outcome in report.crm:
         detail = f": {outcome.detail}" if outcome.detail else ""
         print(f"CRM {outcome.target}: {outcome.status}{detail}")
+    for store in report.counts.get("not_reached") or []:
+        print(
+            f"warning: {store} was not reached (no database configured or found): "
+            "erase there by hand (docs/privacy.md)",
+            file=sys.stderr,
+        )
     if report.crm_failed:
         print(
             "warning: a CRM still holds the person; run `concierge privacy erase` for the same "

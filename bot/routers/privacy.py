@@ -71,6 +71,9 @@ class ErasePreview(BaseModel):
     conversations: int
     counts: dict[str, dict[str, int]] = Field(description="Rows per store and table")
     crm: list[str] = Field(description="CRMs that would be asked to delete the person")
+    not_reached: list[str] = Field(
+        description="Rasa stores this deployment does not lead to (nothing read or erased there)"
+    )
     confirm: str = Field(description="What to do to erase")
 
 

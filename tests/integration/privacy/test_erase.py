@@ -254,3 +254,18 @@ def test_preview_changes_nothing_and_a_bad_email_is_refused(tmp_path: Path) -> N
     assert find_needles(world.app_url)  # still there
     with pytest.raises(PrivacyError):
         preview_erasure(_stores(world), "not an email")
+
+
+def test_every_table_is_either_searched_or_known_to_hold_no_customer_data(tmp_path: Path) -> None:
+    """A new table must be classified here (and in docs/privacy.md) before it ships."""
+    from sqlalchemy import inspect
+
+    from bot.services.privacy_stores import CONVERSATION_COLUMNS, ERASE_ORDER, NOT_PERSONAL
+    from core.storage import get_engine
+    from core.storage.migrate import upgrade
+
+    url = sqlite_url(tmp_path / "concierge.db")
+    upgrade(url)
+    tables = set(inspect(get_engine(url)).get_table_names())
+    covered = set(CONVERSATION_COLUMNS) | set(ERASE_ORDER) | {"quotes"}
+    assert tables - covered - NOT_PERSONAL == set()
