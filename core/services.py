@@ -369,7 +369,8 @@ def check_services(
         if not value and require_all:
             variable = PRODUCTION_VARIABLES[service]
             missing.append(ServiceCheck(service, "", f"{variable} is not set"))
-    if settings.database_url:
+    if settings.database_url and (require_all or settings.database_url.startswith("postgres")):
+        # a SQLite URL is the embedded kind: refused with --production, else not checked
         url = settings.database_url
         probes.append(lambda: check_database(url, timeout))
     if settings.redis_url:

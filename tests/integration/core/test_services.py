@@ -195,6 +195,11 @@ def test_settings_that_cannot_work_are_named(tmp_path: Path) -> None:
         "chroma: CHROMA_HOST is not set",
     ]
     assert check_services(_settings(tmp_path)) == []
+    embedded = _settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'app.db'}")
+    assert check_services(embedded) == []
+    assert "PostgreSQL: CONCIERGE_DATABASE_URL must name a PostgreSQL database" in (
+        service_problems(check_services(embedded, require_all=True))
+    )
 
 
 def _clear_service_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
