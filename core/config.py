@@ -252,6 +252,8 @@ class Settings(BaseSettings):
     """SQLite file of Rasa's SQL event broker; defaults to ``data_dir/rasa-events.db``."""
     events_broker_url: str | None = None
     """SQLAlchemy URL of a server database Rasa's SQL event broker writes (instead of the file)."""
+    event_broker_queue: str = Field(default="concierge_rasa_events", min_length=1, max_length=255)
+    """RabbitMQ queue Rasa's Pika event broker publishes to (with ``CONCIERGE_RABBITMQ_URL``)."""
     events_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often the worker reads new events from Rasa's event broker table."""
     events_batch_size: int = Field(default=500, ge=1, le=10_000)

@@ -10,6 +10,7 @@ one that loses a race rolls back and reads on from the winner's cursor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
@@ -239,7 +242,112 @@ class EventFeed:
         logger.info("events.feed.stopped read=%d inserted=%d", self.stats.read, self.stats.inserted)
 
 
-def start_feed(feed: EventFeed, stop: threading.Event, poll_seconds: float) -> threading.Thread:
+class RabbitFeed:
+    """Consumes the RabbitMQ queue Rasa's Pika event broker publishes to, into ``app_events``.
+
+    Messages are taken in batches of up to ``batch_size`` and acknowledged only after their
+    events are committed; a failed insert returns them to the queue, so a database outage
+    loses nothing. A message that is not an event is rejected (dropped) with a warning, never
+    redelivered forever. Redelivered messages insert nothing twice (``event_key``).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        url: str,
+        queue: str,
+        *,
+        batch_size: int = 500,
+        retry_seconds: float = 5.0,
+    ) -> None:
+        """Consume ``queue`` at the AMQP ``url`` into the app database of ``engine``."""
+        self.engine = engine
+        self.url = url
+        self.queue = queue
+        self.batch_size = batch_size
+        self.retry_seconds = retry_seconds
+        self.stats = FeedStats()
+
+    def _store(self, events: list[IncomingEvent]) -> int:
+        with session_scope(self.engine) as session:
+            return store_events(session, events)
+
+    async def _settle(self, batch: list[AbstractIncomingMessage]) -> None:
+        good: list[AbstractIncomingMessage] = []
+        events: list[IncomingEvent] = []
+        for message in batch:
+            event = _parse(BrokerRow(message.delivery_tag or 0, None, message.body.decode()))
+            if event is None:
+                await message.reject(requeue=False)
+            else:
+                good.append(message)
+                events.append(event)
+        try:
+            inserted = await asyncio.to_thread(self._store, events)
+        except BaseException:
+            for message in good:  # back to the queue: delivered again once the database answers
+                await message.nack(requeue=True)
+            raise
+        for message in good:
+            await message.ack()
+        self.stats.read += len(batch)
+        self.stats.inserted += inserted
+
+    async def consume(self, stop: threading.Event, *, until_empty: bool = False) -> None:
+        """Consume until ``stop`` is set (or, with ``until_empty``, the queue is empty)."""
+        connection = await aio_pika.connect(self.url, timeout=10)
+        async with connection:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.batch_size)
+            # declared as Rasa's PikaEventBroker declares it, so either may start first
+            queue = await channel.declare_queue(self.queue, durable=True)
+            while not stop.is_set():
+                batch: list[AbstractIncomingMessage] = []
+                while len(batch) < self.batch_size:
+                    message = await queue.get(no_ack=False, fail=False, timeout=10)
+                    if message is None:
+                        break
+                    batch.append(message)
+                if batch:
+                    try:
+                        await self._settle(batch)
+                    except IntegrityError:  # another consumer stored one of them first
+                        self.stats.conflicts += 1
+                    continue
+                if until_empty:
+                    return
+                await asyncio.sleep(0.5)
+
+    def drain(self, timeout: float | None = None) -> FeedStats:
+        """Consume until the queue is empty."""
+        asyncio.run(asyncio.wait_for(self.consume(threading.Event(), until_empty=True), timeout))
+        return self.stats
+
+    def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Consume until ``stop`` is set, reconnecting after a failure."""
+        logger.info("events.feed.started source=rabbitmq")
+        while not stop.is_set():
+            try:
+                asyncio.run(self.consume(stop))
+            except Exception:  # RabbitMQ or the database is away: log, wait, reconnect
+                logger.exception("events.feed.round_failed source=rabbitmq")
+                stop.wait(max(poll_seconds, self.retry_seconds))
+        logger.info("events.feed.stopped read=%d inserted=%d", self.stats.read, self.stats.inserted)
+
+
+class Feed(Protocol):
+    """What the worker runs: an event feed from one kind of broker."""
+
+    stats: FeedStats
+
+    def drain(self, timeout: float | None = None) -> FeedStats:
+        """Copy what is waiting, then return."""
+
+    def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Copy until ``stop`` is set."""
+
+
+def start_feed(feed: Feed, stop: threading.Event, poll_seconds: float) -> threading.Thread:
     """Run ``feed`` in a daemon thread until ``stop`` is set; return the thread."""
     thread = threading.Thread(
         target=feed.run, args=(stop, poll_seconds), daemon=True, name="event-feed"
@@ -248,13 +356,24 @@ def start_feed(feed: EventFeed, stop: threading.Event, poll_seconds: float) -> t
     return thread
 
 
-def build_feed(settings: Settings) -> EventFeed:
-    """Return the feed of ``settings``: Rasa's SQL broker table into the app database."""
+def build_feed(settings: Settings) -> Feed:
+    """Return the feed of ``settings``.
+
+    RabbitMQ's queue when ``CONCIERGE_RABBITMQ_URL`` is set (production: Rasa's Pika event
+    broker), else Rasa's SQL event broker table (``CONCIERGE_EVENTS_BROKER_URL``, or the
+    SQLite file ``CONCIERGE_EVENTS_DB``).
+    """
+    engine = get_engine(settings.sqlalchemy_url)
+    if settings.rabbitmq_url:
+        return RabbitFeed(
+            engine,
+            settings.rabbitmq_url,
+            settings.event_broker_queue,
+            batch_size=settings.events_batch_size,
+        )
     source: BrokerSource
     if settings.events_broker_url:
         source = SqlBrokerDatabase(settings.events_broker_url)
     else:
         source = SqlBrokerTable(settings.rasa_events_db)
-    return EventFeed(
-        get_engine(settings.sqlalchemy_url), source, batch_size=settings.events_batch_size
-    )
+    return EventFeed(engine, source, batch_size=settings.events_batch_size)
