@@ -7,9 +7,11 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from bot.app import create_app
+from bot.routers.analytics import _report, console_script
+from bot.routers.errors import ApiError
+from bot.services.analytics import DateRange
 from core.config import Settings
+from core.storage import get_engine
 from tests.support.staff import add_user, sign_in
 
 RANGE = "?from=2026-11-02&to=2026-11-04"
@@ -183,8 +189,6 @@ def test_wrong_ranges_and_tables_get_a_sentence(client_for: ClientFor) -> None:
 
 def test_without_a_range_the_last_thirty_days(client_for: ClientFor) -> None:
     body = client_for("admin").get("/api/admin/analytics").json()
-    from datetime import date
-
     start, end = date.fromisoformat(body["from"]), date.fromisoformat(body["to"])
     assert (end - start).days == 29
 
@@ -219,3 +223,20 @@ def test_the_api_is_in_the_openapi(client_for: ClientFor) -> None:
     params = {p["name"] for p in schema["paths"]["/api/admin/analytics"]["get"]["parameters"]}
     assert {"from", "to"} <= params
     assert "AnalyticsReport" in schema["components"]["schemas"]
+
+
+def test_a_database_that_cannot_be_read_is_a_503_sentence(tmp_path: Path) -> None:
+    unmigrated = get_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables at all
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(_report(unmigrated, DateRange(date(2026, 11, 2), date(2026, 11, 4))))
+    assert refused.value.status_code == 503
+    assert refused.value.message == "the analytics cannot be read right now; try again shortly"
+
+
+def test_a_missing_build_says_how_to_make_it(tmp_path: Path) -> None:
+    missing = console_script(tmp_path / "analytics.js")
+    assert missing.status_code == 503
+    assert b"make console" in bytes(missing.body)
+    built = tmp_path / "built.js"
+    built.write_text("/* built */")
+    assert console_script(built).status_code == 200
