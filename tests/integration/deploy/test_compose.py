@@ -216,12 +216,14 @@ def test_every_variable_the_app_and_rasa_read_is_provided(clean_env: pytest.Monk
         for key in {**env, **environment}:
             clean_env.delenv(key)
     assert _environment(services["actions"])["SANIC_HOST"] == "0.0.0.0"
+    worker_queue = _environment(services["worker"])["CONCIERGE_EVENT_BROKER_QUEUE"]
 
     rasa = _environment(services["rasa"])
     assert rasa_variables() <= rasa.keys()
     for what in ("TRACKER_DB", "LOCK_STORE", "EVENT_BROKER"):
         assert rasa[f"CONCIERGE_{what}_HOST"] in services
     assert urlsplit(rasa["CONCIERGE_ACTION_ENDPOINT"]).hostname == "actions"
+    assert rasa["CONCIERGE_EVENT_BROKER_QUEUE"] == worker_queue  # the feed reads what Rasa writes
     sql = (DEPLOY / "k8s" / "create-tracker-database.sql").read_text(encoding="utf-8")
     assert (
         f"CREATE DATABASE {rasa['CONCIERGE_TRACKER_DB']} OWNER {rasa['CONCIERGE_TRACKER_DB_USER']}"

@@ -70,6 +70,10 @@ def _containers(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def _deployment(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == name)
+
+
 def manifest_problems(objects: list[dict[str, Any]]) -> list[str]:
     """Every rule broken by the rendered objects, one line each."""
     problems: list[str] = []
@@ -199,6 +203,9 @@ def _environment(objects: list[dict[str, Any]], container: dict[str, Any]) -> di
             env[entry["name"]] = re.sub(
                 r"\$\(([A-Za-z0-9_]+)\)", lambda m: env[m.group(1)], entry["value"]
             )
+        elif "configMapKeyRef" in entry["valueFrom"]:
+            ref = entry["valueFrom"]["configMapKeyRef"]
+            env[entry["name"]] = by_name[("ConfigMap", ref["name"])]["data"][ref["key"]]
         else:
             ref = entry["valueFrom"]["secretKeyRef"]
             secret = by_name[("Secret", ref["name"])]
@@ -258,6 +265,8 @@ def test_rasa_gets_every_variable_of_its_endpoints_file(objects: list[dict[str, 
     ):
         assert env[key] in services
     assert urlsplit(env["CONCIERGE_ACTION_ENDPOINT"]).hostname in services
+    worker = _environment(objects, _pod_spec(_deployment(objects, "worker"))["containers"][0])
+    assert worker["CONCIERGE_EVENT_BROKER_QUEUE"] == env["CONCIERGE_EVENT_BROKER_QUEUE"]
     init_sql = next(o for o in objects if o["metadata"]["name"].startswith("postgres-init"))
     assert f"CREATE DATABASE {env['CONCIERGE_TRACKER_DB']} " in next(
         iter(init_sql["data"].values())
