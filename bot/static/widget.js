@@ -39,9 +39,9 @@
   api.boot = { origin, data };
   win.Concierge = api;
   var bundle = doc.createElement("script");
-  bundle.src = origin + "/api/widget/bundle/concierge.4a1eedf32598.js";
+  bundle.src = origin + "/api/widget/bundle/concierge.dd0e94687081.js";
   bundle.async = true;
   bundle.crossOrigin = "anonymous";
-  bundle.integrity = "sha384-+kXR0O5ayRb+xvZQ8i9XfmVN/DqMGYZC7HRWv30N6Xk0j6kIog25zSNsaRAB7J2L";
+  bundle.integrity = "sha384-tNagA415msNKTwHPXG5cxJCVtxSDZBNTjhi+5AUN7p2XfuGu67cn6AZTzXtdnYIg";
   (doc.head || doc.documentElement).appendChild(bundle);
 })(window);

@@ -83,7 +83,7 @@ export function entryEvents(entry) {
   if (kind === "lead_captured" || kind === "lead") {
     events.push("lead");
   }
-  if (kind === "handoff" || kind === "handoff_requested") {
+  if (kind === "handoff" || kind === "handoff_requested" || kind === "handoff_unavailable") {
     events.push("handoff");
   }
   return events;

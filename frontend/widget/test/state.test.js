@@ -65,6 +65,8 @@ test("entries name the host events they stand for", () => {
   assert.deepEqual(entryEvents({ role: "bot", text: "x", custom: { kind: "lead_captured" } }), ["answer", "lead"]);
   assert.deepEqual(entryEvents({ role: "bot", text: "x", error: true, custom: {} }), []);
   assert.deepEqual(entryEvents({ role: "user", text: "x" }), []);
+  assert.deepEqual(entryEvents({ role: "bot", text: "x", custom: { kind: "handoff_unavailable" } }),
+    ["answer", "handoff"]);
 });
 
 test("data-* attributes override the server's texts; image origins are checked", () => {
