@@ -472,26 +472,24 @@ def leads(session: Session, period: DateRange) -> Leads:
 def funnel(session: Session, started: Sequence[_Started], period: DateRange) -> list[FunnelStage]:
     """Conversations that started, left a lead, a qualified lead, a lead delivered to the CRM."""
     ids = _started_ids(period)
-    links = session.execute(
+    linked = (
         select(ConversationLink.conversation_id, Lead.id, Lead.grade)
         .join(Lead, Lead.contact_id == ConversationLink.contact_id)
         .where(ConversationLink.conversation_id.in_(ids))
-    ).all()
-    lead_ids = {lead_id for _, lead_id, _ in links}
-    delivered: set[str] = set()
-    if lead_ids:
-        delivered = set(
-            session.scalars(
-                select(OutboxEntry.lead_id)
-                .join(DeliveryAttempt, DeliveryAttempt.entry_id == OutboxEntry.id)
-                .where(
-                    OutboxEntry.lead_id.in_(sorted(lead_ids)),
-                    OutboxEntry.kind.startswith(CRM_KIND_PREFIX, autoescape=True),
-                    DeliveryAttempt.outcome == DELIVERED,
-                )
-                .distinct()
+    )
+    links = session.execute(linked).all()
+    delivered = set(
+        session.scalars(
+            select(OutboxEntry.lead_id)
+            .join(DeliveryAttempt, DeliveryAttempt.entry_id == OutboxEntry.id)
+            .where(
+                OutboxEntry.lead_id.in_(linked.with_only_columns(Lead.id)),
+                OutboxEntry.kind.startswith(CRM_KIND_PREFIX, autoescape=True),
+                DeliveryAttempt.outcome == DELIVERED,
             )
+            .distinct()
         )
+    )
     with_lead: set[str] = set()
     qualified: set[str] = set()
     crm: set[str] = set()
