@@ -352,7 +352,10 @@ def test_axe_finds_no_violations_and_the_keyboard_does_everything(
         # Each message names its speaker for assistive technology; one label per control.
         assert page.locator(f"{USER}[data-speaker='You said:']").count() == 1
         assert page.locator(f"{BOT}[data-speaker='Assistant said:']").count() == 1
-        expect(page.locator("#concierge-input")).not_to_have_attribute("aria-label", "Your message")
+        for control in ("#concierge-input", "#concierge-send"):
+            assert page.locator(control).get_attribute("aria-label") is None, control
+        expect(page.locator("#concierge-input")).to_have_accessible_name("Your message")
+        expect(page.locator("#concierge-send")).to_have_accessible_name("Send")
 
         violations = axe_violations(page)  # open, with buttons, sources and feedback
         assert violations == [], violations
