@@ -20,11 +20,13 @@ PHONE_MASK = "[phone]"
 NAME_MASK = "[name]"
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-PHONE = re.compile(r"(?<![\w.,/-])(?:\+|00)?\d[\d ().-]{5,}\d(?![\w/-])")
+PHONE = re.compile(r"(?<![\w.,/(-])(?:\+|00|\()?\d[\d ().-]{5,}\d(?![\w/-])")
 """A run of digits with spaces, dots, dashes or brackets between them (checked by count)."""
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
+MIN_BARE_PHONE_DIGITS = 9
+"""Digits a number written without ``+`` or separators needs to count as a phone (not an order)."""
 MIN_NAME_PART = 3
 """Parts of a known name shorter than this (initials, "Li") are masked only as a whole name."""
 
@@ -40,10 +42,16 @@ def looks_like_contact_data(text: str) -> bool:
 
 
 def _is_phone(candidate: str) -> bool:
-    if ISO_DATE.fullmatch(candidate.strip()):
+    """Whether a run of digits is a phone number (not a date, an order or quote number)."""
+    text = candidate.strip()
+    if ISO_DATE.fullmatch(text):
         return False
-    digits = sum(ch.isdigit() for ch in candidate)
-    return MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS
+    digits = sum(ch.isdigit() for ch in text)
+    if not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
+        return False
+    international = text.startswith(("+", "00"))
+    separated = any(not ch.isdigit() for ch in text.lstrip("+"))
+    return international or separated or digits >= MIN_BARE_PHONE_DIGITS
 
 
 def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
