@@ -6,10 +6,13 @@ background task (the test client waits for it), as they do in the gateway.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from bot.routers.knowledge_admin import declined_reply
 from bot.services.knowledge_jobs import KnowledgeJobs, safe_file_name
+from bot.workers.knowledge import KnowledgeJobWorker
 from tests.integration.knowledge_console.conftest import Console
 from tests.support.staff import sign_in
 
@@ -230,3 +233,24 @@ def test_upload_folder_is_inside_the_content_folder(console: Console, tmp_path: 
     written = [p for p in console.content.rglob("*.md") if "scape" in p.name]
     assert len(written) == 1 and written[0].parent == console.content / "uploads"
     assert not any(p.name.endswith("escape.md") for p in tmp_path.glob("*.md"))
+
+
+def test_the_worker_runs_a_job_left_queued(console: Console) -> None:
+    jobs = KnowledgeJobs(console.engine, console.kb, console.settings.data_dir)
+    (console.content / "docs/care.md").write_text("# Care\n\nDescale every month.\n")
+    view = jobs.create_reindex("sam@example.com")  # queued; no gateway task runs it
+    worker = KnowledgeJobWorker(console.settings)
+    worker._jobs = jobs  # the same index the test reads
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (job := jobs.get(view.id)) is not None and job.status != "done":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert "docs/care.md" in console.kb.store.manifest()
+    assert worker.tick() == 0  # nothing left
