@@ -41,6 +41,7 @@ HOST_FILES = {
     "/": ("hostile.html", "text/html; charset=utf-8"),
     "/hostile.css": ("hostile.css", "text/css; charset=utf-8"),
     "/host.js": ("host.js", "text/javascript; charset=utf-8"),
+    "/attrs.html": ("attrs.html", "text/html; charset=utf-8"),
 }
 
 
@@ -433,3 +434,24 @@ def test_the_widget_speaks_the_configured_locale(
         page.press("#concierge-input", "Enter")
         expect(page.locator(BOT).last).to_contain_text("请稍后再试")
         expect(page.locator(BOT).last).to_contain_text("help@velo.example")
+
+
+def test_attributes_on_the_script_tag_override_the_server(
+    gateway: tuple[str, Any], tmp_path: Path
+) -> None:
+    base_url, _ = gateway
+    with (
+        hostile_host(base_url) as host_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "attrs"),
+    ):
+        page.goto(host_url + "/attrs.html")
+        launcher = page.locator("#concierge-launcher")
+        expect(launcher).to_have_attribute("aria-label", "打开聊天：Velo Shop")
+        launcher.click()
+        expect(page.locator("#concierge-title")).to_have_text("Velo Shop")
+        # The subtitle was not set on the tag: the server's stays.
+        expect(page.locator("#concierge-subtitle")).to_have_text(
+            "Ask about products, orders, shipping and returns"
+        )
+        expect(page.locator(".concierge-greeting")).to_have_text("Hello from the tag")
