@@ -25,6 +25,7 @@ from bot.auth.throttle import login_throttle_for
 from bot.crm import routes as lead_routes
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
+from bot.middleware.limits import PublicLimitsMiddleware, guard_for
 from bot.rasa_client import RasaClient
 from bot.routers import (
     agent,
@@ -47,11 +48,12 @@ from bot.routers.knowledge_admin import router as knowledge_admin_router
 from bot.routers.knowledge_pages import pages as knowledge_pages
 from bot.services.conversation import ConversationService
 from bot.services.handoff import expire_forever, handoff_service_for
-from bot.services.realtime import RealtimeHub
+from bot.services.realtime import RealtimeHub, RedisFanout
 from channels.registry import build_channels, channel_credentials
 from channels.telegram import TelegramChannel
 from channels.web import WebChannel
 from core.config import Settings, get_settings
+from core.redis import RedisConnection
 from core.storage import get_engine
 from core.storage.migrate import schema_problem
 from knowledge.pricing import check_pricing
@@ -126,7 +128,21 @@ def create_app(
         if problem:
             logger.error("gateway.db.not_ready reason=%s", problem)
         connectors = build_channels(settings.channels, channel_credentials(settings))
-        realtime = RealtimeHub(engine)
+        # Redis (CONCIERGE_REDIS_URL): rate limits and live-push fan-out shared by replicas;
+        # unreachable at start or later, limits fail open and the gateway serves on
+        redis = RedisConnection(settings.redis_url) if settings.redis_url else None
+        fanout = RedisFanout(redis, settings.redis_key_prefix) if redis is not None else None
+        if redis is not None:
+            redis_problem = await redis.ping()
+            if redis_problem:
+                logger.error(
+                    "gateway.redis.unreachable target=%s problem=%s (rate limits fail open "
+                    "until it answers)",
+                    redis.target,
+                    redis_problem,
+                )
+        app.state.guard = guard_for(settings, redis)
+        realtime = RealtimeHub(engine, settings.realtime_poll_seconds, fanout)
         web = connectors.get("web")
         if isinstance(web, WebChannel):
             web.push = realtime.publish_messages  # later replies reach the open chat live
@@ -164,6 +180,8 @@ def create_app(
                 ",".join(connectors),
             )
             expiry = asyncio.create_task(expire_forever(handoff))  # unclaimed handoffs
+            if fanout is not None:
+                fanout.start()  # other replicas' events wake this one's streams
             try:
                 yield
             finally:
@@ -174,7 +192,12 @@ def create_app(
                 bot = connectors.get(TelegramChannel.name)
                 if isinstance(bot, TelegramChannel):
                     await bot.shutdown()
+                if fanout is not None:
+                    await fanout.stop()
+                if redis is not None:
+                    await redis.close()
                 del app.state.gateway
+                del app.state.guard
 
     app = FastAPI(
         title="Concierge gateway",
@@ -206,5 +229,6 @@ def create_app(
     app.include_router(knowledge_pages)
     app.include_router(conversation_routes.router)  # conversations: list, transcript, outcome
     app.include_router(conversation_routes.pages)
+    app.add_middleware(PublicLimitsMiddleware)  # 429/503 before routes; inside CORS
     app.add_middleware(PublicCORSMiddleware, allow_origins=_cors_origins(settings))
     return app

@@ -7,11 +7,20 @@ knowledge base, ``settings.company`` for wording).
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +169,43 @@ class Settings(BaseSettings):
     """Redis (``redis://:password@host:6379/0``); unset: the embedded default, no Redis."""
     rabbitmq_url: str | None = Field(default=None, pattern=r"^amqps?://[^?#]+$")
     """RabbitMQ (``amqp://user:password@host:5672/vhost``); unset: no event broker."""
+
+    # --- Rate limits, back-pressure and Redis-shared state (docs/production.md) -----------------
+    rate_limit_enabled: bool = True
+    """Limit requests per conversation and per client address on the public routes (429)."""
+    rate_limit_conversation_per_minute: int = Field(default=30, ge=1, le=100_000)
+    """Sustained messages (feedback, stream connects: each counted apart) per conversation."""
+    rate_limit_conversation_burst: int = Field(default=10, ge=1, le=100_000)
+    """How many of them may come at once before the per-minute spacing applies."""
+    rate_limit_address_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    """Sustained requests to the widget's routes from one client address (offices share one)."""
+    rate_limit_address_burst: int = Field(default=120, ge=1, le=1_000_000)
+    """How many of them may come at once."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses or CIDR blocks of proxies whose ``X-Forwarded-For`` is believed."""
+    max_inflight_turns: int = Field(default=32, ge=1, le=100_000)
+    """Conversation turns one gateway process runs at once; more get a fast 503."""
+    overload_retry_after_seconds: int = Field(default=2, ge=1, le=300)
+    """``Retry-After`` of that 503."""
+    redis_key_prefix: str = Field(default="concierge:", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
+    """Prefix of the gateway's Redis keys and channel (deployments sharing one Redis)."""
+    realtime_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    """Longest wait before an open chat stream looks at the database for new events."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: object) -> object:
+        """Accept a comma-separated list; refuse what is not an address or CIDR block."""
+        items = _split_origins(value)
+        if isinstance(items, list):
+            for item in items:
+                try:
+                    ipaddress.ip_network(str(item).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"CONCIERGE_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR block"
+                    ) from None
+        return items
 
     # --- Knowledge base -----------------------------------------------------------------------
     chroma_host: str | None = Field(

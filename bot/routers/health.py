@@ -6,13 +6,15 @@ import asyncio
 import logging
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from bot.deps import EngineDep, HttpDep, RasaDep, SettingsDep
+from bot.middleware.limits import guard_of
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.schemas import CheckResult, HealthResponse
+from core.redis import RedisConnection
 from core.storage.migrate import schema_problem
 
 logger = logging.getLogger(__name__)
@@ -70,24 +72,48 @@ async def check_database(engine: Engine, timeout: float = CHECK_TIMEOUT_SECONDS)
     return CheckResult(ok=True, detail=f"ok ({engine.dialect.name})")
 
 
+ADVISORY_CHECKS = frozenset({"redis"})
+"""Checks whose failure makes the status ``degraded`` but keeps HTTP 200: without Redis the
+gateway still serves (rate limits fail open), so it must stay in its load balancer."""
+
+
+async def check_redis(redis: RedisConnection) -> CheckResult:
+    """Check Redis answers ``PING`` now (a success also ends the backoff after an outage)."""
+    problem = await redis.ping()
+    if problem:
+        logger.warning("health.redis.failed target=%s problem=%s", redis.target, problem)
+        return CheckResult(
+            ok=False,
+            detail=f"{redis.target} is not reachable: {problem}; rate limits are not enforced",
+        )
+    return CheckResult(ok=True, detail=f"ok ({redis.target})")
+
+
 @router.get(
     "/healthz",
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "At least one check failed"}},
 )
 async def healthz(
-    settings: SettingsDep, rasa: RasaDep, http: HttpDep, engine: EngineDep
+    request: Request, settings: SettingsDep, rasa: RasaDep, http: HttpDep, engine: EngineDep
 ) -> JSONResponse:
-    """Run the checks concurrently; 200 when all pass, else 503 naming the failures."""
+    """Run the checks concurrently; 200 when all pass, else 503 naming the failures.
+
+    A failing advisory check (Redis) makes it ``degraded`` with 200.
+    """
     rasa_result, action_result, db_result = await asyncio.gather(
         check_rasa(rasa),
         check_action_server(http, settings.action_server_url),
         check_database(engine),
     )
     checks = {"rasa": rasa_result, "action_server": action_result, "database": db_result}
+    guard = guard_of(request.app)
+    if guard is not None and guard.redis is not None:
+        checks["redis"] = await check_redis(guard.redis)
     healthy = all(result.ok for result in checks.values())
+    serving = all(result.ok for name, result in checks.items() if name not in ADVISORY_CHECKS)
     if not healthy:
         failing = ",".join(name for name, result in checks.items() if not result.ok)
         logger.warning("health.degraded failing=%s", failing)
     body = HealthResponse(status="ok" if healthy else "degraded", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if serving else 503)

@@ -1,0 +1,1 @@
+"""ASGI middleware of the gateway: the client's address, rate limits and back-pressure."""
