@@ -45,6 +45,7 @@ from core.storage.outbox import (
     record_success,
     save_progress,
 )
+from core.storage.privacy import withheld_by_consent
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +170,16 @@ class OutboxWorker:
             lead = lead_record(session, entry.lead_id)
         if lead is None:
             return self._fail(entry, started, "the lead no longer exists")
+        # Consent: nothing new goes out for a lead whose latest answer refuses contact.
+        sent = next((d for d in lead.deliveries if d.kind == entry.kind), None)
+        withheld = withheld_by_consent(
+            entry.kind,
+            contactable=lead.contactable,
+            crm_id=sent.crm_id if sent else None,
+            progress=entry.progress,
+        )
+        if withheld:
+            return self._fail(entry, started, withheld)
         delivery = Delivery(
             idempotency_key=entry.idempotency_key,
             attempt=entry.attempts,

@@ -180,6 +180,25 @@ def withdraw_consent(
     return Withdrawal(True, len(WITHDRAWN_PURPOSES), cancelled, rearmed, requests)
 
 
+def withheld_by_consent(
+    kind: str, *, contactable: bool, crm_id: str | None, progress: dict[str, Any]
+) -> str | None:
+    """Return why a delivery must not go out under the lead's latest consent, or None.
+
+    A lead whose latest contact consent is a refusal gets no rep notification and no first
+    delivery to an outside CRM (a re-armed or retried entry included); a CRM that already
+    has the lead still gets its updates, which carry the opt-out.
+    """
+    if contactable:
+        return None
+    if kind.startswith("notify:"):
+        return CANCELLED_BY_WITHDRAWAL
+    outside_crm = kind.startswith("crm:") and kind != "crm:builtin"
+    if outside_crm and crm_id is None and not progress:
+        return CANCELLED_BY_WITHDRAWAL
+    return None
+
+
 def earlier_requests(session: Session, ref: str, kind: str = ERASE) -> list[PrivacyRequest]:
     """Return the earlier requests of ``kind`` for the subject ``ref``, oldest first."""
     return list(

@@ -138,3 +138,33 @@ def test_a_conversation_without_contact_details_is_told_so(
     assert [m["response"] for m in _withdraw(engine, monkeypatch, "nobody")] == [
         "utter_consent_withdrawn_unknown"
     ]
+
+
+def test_an_operator_retry_does_not_send_what_the_withdrawal_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.storage.migrate import upgrade
+    from core.storage.outbox import retry_dead
+    from tests.integration.privacy.conftest import sqlite_url
+
+    app_url = sqlite_url(tmp_path / "concierge.db")
+    upgrade(app_url)
+    hubspot = HubSpotStandIn(TOKEN)
+    with hubspot.running(), httpx.Client(timeout=5) as client:
+        settings = make_settings(
+            tmp_path / "data", app_url, crm="hubspot", hubspot_token=TOKEN,
+            hubspot_base_url=hubspot.url,
+        )  # fmt: skip
+        engine = get_engine(app_url)
+        lead_id = capture(engine, settings, CHAT, EMAIL, NAME, PHONE)
+        _withdraw(engine, monkeypatch, CHAT)
+        with session_scope(engine) as session:
+            assert retry_dead(session, lead_id) == 1  # `concierge leads retry`
+        from bot.crm.hubspot import HubSpotCRM
+
+        targets = {"crm:hubspot": HubSpotCRM(TOKEN, client, "http://gw", api_url=hubspot.url)}
+        OutboxWorker(engine, targets, RetryPolicy(max_attempts=2)).drain(timeout=10)
+    assert hubspot.calls == []
+    with session_scope(engine) as session:
+        entry = session.scalars(select(OutboxEntry)).one()
+        assert entry.status == "dead" and entry.last_error == CANCELLED_BY_WITHDRAWAL
