@@ -43,6 +43,7 @@ from bot.services.unanswered import (
 )
 from core.config import PROJECT_ROOT
 from knowledge.ingest import source_path
+from knowledge.loaders import SUPPORTED_SUFFIXES
 from knowledge.service import KnowledgeBase, get_knowledge_base
 from knowledge.types import Answer
 
@@ -333,8 +334,6 @@ async def list_sources(user: KnowledgeStaff, kb: KBDep, settings: SettingsDep) -
     def size(source: str) -> int | None:
         path = source_path(source, content_dir)
         return path.stat().st_size if path.is_file() else None
-
-    from knowledge.loaders import SUPPORTED_SUFFIXES
 
     return SourcesPublic(
         documents=stats.documents,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import fnmatch
 import logging
 import os
 import re
@@ -176,6 +177,8 @@ class KnowledgeJobs:
         names: set[str] = set()
         for incoming in files:
             name = safe_file_name(incoming.name)
+            if any(fnmatch.fnmatch(name, pattern) for pattern in DEFAULT_IGNORE):
+                name = f"upload-{name}"  # a folder's README is not indexed; an upload must be
             if incoming.data is None or incoming.error:
                 entries.append(_entry(name, "rejected", error=incoming.error or "not readable"))
                 continue
@@ -191,6 +194,8 @@ class KnowledgeJobs:
     def create_replace(self, source: str, incoming: IncomingFile, requested_by: str) -> JobView:
         """Queue the replacement of an indexed source by a new file of the same type."""
         source = self.known_source(source)
+        if Path(source).is_absolute():
+            raise JobRequestError(f"{source} is outside the content folder: replace it there")
         if incoming.data is None or incoming.error:
             raise JobRequestError(f"{incoming.name}: {incoming.error or 'not readable'}")
         if Path(incoming.name).suffix.lower() != Path(source).suffix.lower():
@@ -330,8 +335,6 @@ class KnowledgeJobs:
 
     def _content_sources(self) -> list[str]:
         """Return every file of the content folder that ingestion reads, as source names."""
-        import fnmatch
-
         root = self.content_dir.resolve()
         found: list[str] = []
         for path in sorted(root.rglob("*")):
