@@ -51,7 +51,7 @@ UPLOAD_FOLDER = "uploads"
 STAGING_FOLDER = "kb-staging"
 PROTECTED_SOURCES = frozenset({"catalog.json"})
 """Sources the console may replace but not delete (the bot needs the catalog)."""
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_SAFE_NAME = re.compile(r"[^\w. -]+")
 MAX_NAME_CHARS = 120
 
 
@@ -71,11 +71,11 @@ class IncomingFile:
 def safe_file_name(name: str) -> str:
     """Return an upload's name reduced to a plain file name (no folders, no odd characters)."""
     base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _SAFE_NAME.sub("-", base).strip(" .-")
+    cleaned = _SAFE_NAME.sub("-", base).strip()
     stem, dot, suffix = cleaned.rpartition(".")
-    if not dot:
+    if not dot or not suffix.isalnum():
         stem, suffix = cleaned, ""
-    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1] or "document"
+    stem = stem.strip(" .-")[: MAX_NAME_CHARS - len(suffix) - 1] or "document"
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 

@@ -220,9 +220,21 @@ def test_a_job_runs_once_whoever_claims_it(console: Console) -> None:
 def test_upload_names_are_plain_file_names() -> None:
     assert safe_file_name("../../etc/passwd.md") == "passwd.md"
     assert safe_file_name("C:\\Users\\me\\Price List.PDF") == "Price List.pdf"
-    assert safe_file_name("ünïcode?.md") == "ünïcode.md" or safe_file_name("ünïcode?.md").endswith(
-        ".md"
+    assert safe_file_name("ünïcode?.md") == "ünïcode.md"
+    assert safe_file_name(".env.md") == "env.md"
+    assert safe_file_name("notes") == "notes"
+    assert safe_file_name("?.md") == "document.md"
+
+
+def test_an_upload_named_readme_is_still_indexed(console: Console) -> None:
+    job = _upload(
+        console, ("README.md", b"# Opening\n\nThe showroom opens at nine.\n", "text/markdown")
     )
+    assert job["files"][0]["source"] == "uploads/upload-README.md"
+    assert job["files"][0]["status"] == "done"
+    reindex = console.client.post("/api/admin/knowledge/reindex", headers=console.headers())
+    assert reindex.status_code == 202
+    assert "uploads/upload-README.md" in console.kb.store.manifest()
 
 
 def test_upload_folder_is_inside_the_content_folder(console: Console, tmp_path: Path) -> None:
