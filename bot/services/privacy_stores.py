@@ -129,15 +129,18 @@ def stores_for(settings: Settings) -> PrivacyStores:
 
     The tracker store is the SQLite file ``concierge run`` gives Rasa (``rasa-tracker.db``
     in the data directory) unless a ``tracker_store_url`` setting names another database;
-    the event broker's table is the SQLite file of ``CONCIERGE_EVENTS_DB`` (default
-    ``rasa-events.db`` in the data directory) when it exists. A store that does not exist
+    the event broker's table is in ``CONCIERGE_EVENTS_BROKER_URL`` (a server database) or
+    else the SQLite file of ``CONCIERGE_EVENTS_DB`` (default ``rasa-events.db`` in the data
+    directory) when it exists. A store that does not exist
     holds nothing and is skipped.
     """
     tracker = _optional_url(settings, "tracker_store_url")
     if tracker is None:
         default = settings.data_dir / "rasa-tracker.db"
         tracker = str(default) if default.exists() else None
-    broker = _optional_url(settings, "rasa_events_db")
+    broker = _optional_url(settings, "events_broker_url") or _optional_url(
+        settings, "rasa_events_db"
+    )
     return PrivacyStores(
         app_url=settings.sqlalchemy_url,
         tracker_url=_as_url(tracker) if tracker else None,

@@ -269,3 +269,22 @@ def test_every_table_is_either_searched_or_known_to_hold_no_customer_data(tmp_pa
     tables = set(inspect(get_engine(url)).get_table_names())
     covered = set(CONVERSATION_COLUMNS) | set(ERASE_ORDER) | {"quotes"}
     assert tables - covered - NOT_PERSONAL == set()
+
+
+def test_the_stores_follow_the_settings(tmp_path: Path) -> None:
+    from bot.services.privacy import stores_for
+
+    data = tmp_path / "data"
+    data.mkdir()
+    bare = stores_for(make_settings(data, sqlite_url(tmp_path / "app.db")))
+    assert bare.tracker_url is None and bare.broker_url is None  # nothing there: not reached
+    (data / "rasa-tracker.db").touch()
+    (data / "rasa-events.db").touch()
+    found = stores_for(make_settings(data, sqlite_url(tmp_path / "app.db")))
+    assert found.tracker_url == sqlite_url(data / "rasa-tracker.db")
+    assert found.broker_url == sqlite_url(data / "rasa-events.db")
+    server = "postgresql+psycopg://rasa@db/events"
+    pointed = stores_for(
+        make_settings(data, sqlite_url(tmp_path / "app.db"), events_broker_url=server)
+    )
+    assert pointed.broker_url == server
