@@ -224,7 +224,14 @@ class RedisFanout:
         return json.dumps({"c": conversation_id, "id": event_id, "o": self.origin})
 
     async def announce(self, conversation_id: str, event_id: int) -> None:
-        """Publish that ``conversation_id`` has event ``event_id`` (skipped if Redis is down)."""
+        """Publish that ``conversation_id`` has event ``event_id`` (skipped if Redis is down).
+
+        From another event loop than the gateway's (a script, a test), it is scheduled on
+        the gateway's loop instead: the Redis client belongs to that loop.
+        """
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            self.announce_soon(conversation_id, event_id)
+            return
         message = self._message(conversation_id, event_id)
         try:
             await self.redis.run(lambda client: client.publish(self.channel, message))
