@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     """Limit requests per conversation and per client address on the public routes (429)."""
     rate_limit_conversation_per_minute: int = Field(default=30, ge=1, le=100_000)
     """Sustained messages (feedback, stream connects: each counted apart) per conversation."""
-    rate_limit_conversation_burst: int = Field(default=10, ge=1, le=100_000)
+    rate_limit_conversation_burst: int = Field(default=20, ge=1, le=100_000)
     """How many of them may come at once before the per-minute spacing applies."""
     rate_limit_address_per_minute: int = Field(default=600, ge=1, le=1_000_000)
     """Sustained requests to the widget's routes from one client address (offices share one)."""
