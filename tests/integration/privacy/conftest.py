@@ -34,6 +34,7 @@ from core.storage.migrate import upgrade
 from core.storage.models import ContactRequest, Feedback, HandoffRequest, KBAnswer, new_id
 from core.storage.quotes import QuoteDraft, QuoteLine, save_quote
 from tests.support.postgres import temporary_database
+from tests.support.staff import add_user
 
 RULES = load_scoring_rules(PROJECT_ROOT / "knowledge" / "demo" / "scoring.yml")
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
@@ -262,3 +263,25 @@ def find_needles(url: str, needles: tuple[str, ...] = NEEDLES) -> list[str]:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """A deployment's data directory with Mara seeded everywhere, an admin and a sales rep."""
+    data = tmp_path / "data"
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "catalog.json").write_text('{"currency": "EUR", "products": []}')
+    settings = Settings(_env_file=None, data_dir=data, content_dir=content)  # type: ignore[call-arg]
+    upgrade(settings.sqlalchemy_url)
+    world = World(
+        settings=settings,
+        app_url=settings.sqlalchemy_url,
+        tracker_path=data / "rasa-tracker.db",
+        broker_path=data / "rasa-events.db",
+    )
+    seed_everywhere(world)
+    engine = get_engine(settings.sqlalchemy_url)
+    add_user(engine, "admin@example.com", "admin")
+    add_user(engine, "sales@example.com", "sales")
+    return world

@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from core.config import Settings
-from core.storage import get_engine
-from core.storage.migrate import upgrade
 from tests.integration.privacy.conftest import (
     EMAIL,
     NAME,
     World,
     find_needles,
-    seed_everywhere,
     sqlite_url,
 )
-from tests.support.staff import add_user, form_token, sign_in
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> World:
-    data = tmp_path / "data"
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "catalog.json").write_text('{"currency": "EUR", "products": []}')
-    settings = Settings(_env_file=None, data_dir=data, content_dir=content)  # type: ignore[call-arg]
-    upgrade(settings.sqlalchemy_url)
-    world = World(
-        settings=settings,
-        app_url=settings.sqlalchemy_url,
-        tracker_path=data / "rasa-tracker.db",
-        broker_path=data / "rasa-events.db",
-    )
-    seed_everywhere(world)
-    engine = get_engine(settings.sqlalchemy_url)
-    add_user(engine, "admin@example.com", "admin")
-    add_user(engine, "sales@example.com", "sales")
-    return world
+from tests.support.staff import form_token, sign_in
 
 
 def _stores(world: World) -> list[str]:
