@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 HANDOFF_RESPONSE = "utter_handoff"
 
 
+HANDOFF_MARKER = {"kind": "handoff_requested"}
+"""The custom payload of the reply that records a handoff request."""
+
+
 class ActionHandoffToHuman(Action):
     """Record the request for a person and tell the customer what happens next."""
 
@@ -39,5 +43,6 @@ class ActionHandoffToHuman(Action):
         )
         if not stored:
             logger.error("actions.handoff.unrecorded sender=%s", sender_ref(tracker.sender_id))
-        dispatcher.utter_message(response=HANDOFF_RESPONSE)
+        # ``custom.kind`` tells the widget (and the host page's analytics) a person was asked for
+        dispatcher.utter_message(response=HANDOFF_RESPONSE, json_message=HANDOFF_MARKER)
         return [SlotSet("contact_topic", "support")]

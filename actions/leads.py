@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 FORM = "lead_form"
 DECLINED = "(declined)"
 """The value of a question the customer chose not to answer (the form then moves on)."""
+LEAD_MARKER = {"kind": "lead_captured"}
+"""The custom payload of the reply that confirms a captured lead (the widget emits `lead`)."""
 TEXT_SLOTS = ("person_name", "company", "role", "timeline", "need")
 CONSENT_SLOTS = {"consent_contact": "contact", "consent_marketing": "marketing"}
 CONSENT_QUESTIONS = {
@@ -493,10 +495,13 @@ class ActionCaptureLead(Action):
             captured.created,
             ",".join(captured.enqueued),
         )
+        # ``custom.kind`` tells the widget (and the host page's analytics) a lead was captured
         if captured.contactable:
             notified = any(kind.startswith("notify:") for kind in captured.enqueued)
             response = "utter_lead_captured_rep_notified" if notified else "utter_lead_captured"
-            dispatcher.utter_message(response=response, email=str(email))
+            dispatcher.utter_message(response=response, email=str(email), json_message=LEAD_MARKER)
         else:
-            dispatcher.utter_message(response="utter_lead_captured_no_contact")
+            dispatcher.utter_message(
+                response="utter_lead_captured_no_contact", json_message=LEAD_MARKER
+            )
         return [SlotSet("lead_id", captured.lead_id)]

@@ -22,6 +22,7 @@ def test_handoff_is_recorded_with_context(database: Engine) -> None:
     )
     events, dispatcher = run(ActionHandoffToHuman(), tracker)
     assert dispatcher.messages[0]["response"] == HANDOFF_RESPONSE
+    assert dispatcher.messages[0]["custom"] == {"kind": "handoff_requested"}  # widget `handoff`
     shown = rendered(dispatcher, tracker)[0]
     assert shown["buttons"][0]["payload"] == "/leave_email"
     assert shown["text"].startswith("I've let our team know you'd like to talk to a person.")

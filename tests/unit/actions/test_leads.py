@@ -197,6 +197,7 @@ def test_the_lead_is_captured_with_consents_and_an_outbox_entry(
         "utter_lead_captured_rep_notified",
     }
     assert "anna@northwind.example" in rendered(dispatcher, tracker)[0]["text"]
+    assert dispatcher.messages[0]["custom"] == {"kind": "lead_captured"}  # the widget's `lead`
 
 
 def test_no_contact_consent_stores_a_lead_that_is_not_contactable(
@@ -214,6 +215,7 @@ def test_no_contact_consent_stores_a_lead_that_is_not_contactable(
         (lead,) = lead_records(session)
     assert not lead.contactable
     assert dispatcher.messages[0]["response"] == "utter_lead_captured_no_contact"
+    assert dispatcher.messages[0]["custom"] == {"kind": "lead_captured"}
 
 
 def test_without_an_email_nothing_is_stored(database: Engine, catalog: Catalog) -> None:
