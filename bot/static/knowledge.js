@@ -46,6 +46,10 @@
     return Math.max(1, Math.round(bytes / 1024)) + " KB";
   }
 
+  function plural(count, word) {
+    return count + " " + word + (count === 1 ? "" : "s");
+  }
+
   function when(iso) {
     if (!iso) { return ""; }
     var date = new Date(iso);
@@ -128,7 +132,7 @@
       request("GET", "/api/admin/knowledge/sources/chunks?source=" + encodeURIComponent(source), "").then(function (chunks) {
         var box = document.getElementById("chunk-preview");
         var list = document.getElementById("chunk-list");
-        document.getElementById("chunk-preview-title").textContent = source + ": " + chunks.length + " chunks";
+        document.getElementById("chunk-preview-title").textContent = source + ": " + plural(chunks.length, "chunk");
         list.textContent = "";
         chunks.forEach(function (chunk) {
           var item = el("div", null, "kb-chunk preview-chunk");
@@ -178,7 +182,7 @@
       var list = el("ul", null, "job-files");
       job.files.forEach(function (file) {
         var text = file.name + ": " + file.status +
-          (file.status === "done" ? " (" + file.chunks + " chunks)" : "") +
+          (file.status === "done" ? " (" + plural(file.chunks, "chunk") + ")" : "") +
           (file.error ? " (" + file.error + ")" : "");
         var item = el("li", text, "job-file kb-file-" + file.status);
         item.dataset.name = file.name;
@@ -251,7 +255,7 @@
       var box = el("div", null, "ua-group ua-resolved");
       box.dataset.group = group.id;
       var verb = outcome.status === "answered" ? "Answered" : outcome.status === "linked" ? "Linked" : "Dismissed";
-      box.appendChild(el("p", verb + ": \u201c" + group.question + "\u201d (" + outcome.resolved + " questions left the queue" +
+      box.appendChild(el("p", verb + ": \u201c" + group.question + "\u201d (" + plural(outcome.resolved, "question") + " left the queue" +
         (outcome.location ? "; " + outcome.location : "") + (outcome.case_added ? "; regression case added" : "") + ")"));
       if (outcome.result) {
         box.appendChild(el("p", "Asked again, the bot now replies:"));
@@ -270,7 +274,7 @@
       var box = el("article", null, "ua-group");
       box.dataset.group = group.id;
       box.appendChild(el("h2", group.question, "ua-question"));
-      box.appendChild(el("p", "Asked " + group.count + (group.count === 1 ? " time" : " times") +
+      box.appendChild(el("p", "Asked " + plural(group.count, "time") +
         ", latest " + when(group.latest_at) + " · " + group.reasons.join(", ").replace(/_/g, " "), "ua-meta ua-count"));
       var items = el("ul", null, "ua-items");
       group.items.slice(0, 10).forEach(function (item) {
@@ -325,7 +329,9 @@
     function load() {
       return request("GET", "/api/admin/unanswered", "").then(function (groups) {
         var total = groups.reduce(function (sum, g) { return sum + g.count; }, 0);
-        summary.textContent = groups.length ? total + " questions in " + groups.length + " groups." : "Nothing is waiting: every question was answered.";
+        summary.textContent = groups.length ?
+          plural(total, "question") + " in " + plural(groups.length, "group") + "." :
+          "Nothing is waiting: every question was answered.";
         list.textContent = "";
         groups.forEach(function (group) { list.appendChild(groupNode(group)); });
       }).catch(function (error) { showError(problem, error); });
