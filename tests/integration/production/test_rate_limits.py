@@ -7,6 +7,7 @@ answer, a private ``redis-server``; they are skipped only when ``redis-server`` 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +15,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from bot.app import create_app
 from bot.middleware.client_address import TrustedProxies
 from bot.services.ratelimit import InProcessLimiter, Limit, RedisLimiter
 from core.config import Settings
 from core.redis import RedisConnection
+from tests.support.browser import chromium_page, screenshot_on_failure
 from tests.support.chat import ChatSession
-from tests.support.rasa import StandInRasa
+from tests.support.rasa import StandInRasa, closed_port, serve
 from tests.support.redis_server import gateway_settings, redis_for_tests, unique_prefix
 
 pytestmark = pytest.mark.timeout(120)
@@ -114,8 +117,6 @@ def test_gcra_in_redis_counts_for_every_replica_and_expires_its_keys(redis_url: 
 
 
 def test_redis_limiter_fails_open_when_redis_does_not_answer() -> None:
-    from tests.support.rasa import closed_port
-
     async def run() -> None:
         connection = RedisConnection(f"redis://127.0.0.1:{closed_port()}/0")
         limiter = RedisLimiter(connection, unique_prefix())
@@ -328,8 +329,6 @@ def test_limits_can_be_switched_off(tmp_path: Path) -> None:
 def test_with_redis_unreachable_the_gateway_serves_and_health_says_degraded(
     tmp_path: Path,
 ) -> None:
-    from tests.support.rasa import closed_port
-
     rasa = StandInRasa()
     port = closed_port()
     settings = gateway_settings(
@@ -353,3 +352,40 @@ def test_with_redis_unreachable_the_gateway_serves_and_health_says_degraded(
             "rate limits are not enforced",
         }
         assert "pw" not in health.text
+
+
+@pytest.mark.browser
+def test_the_widget_shows_the_rate_limit_message_and_keeps_the_conversation(
+    tmp_path: Path,
+) -> None:
+    rasa = StandInRasa()
+    settings = gateway_settings(
+        tmp_path / "data",
+        rasa,
+        rate_limit_conversation_per_minute=1,
+        rate_limit_conversation_burst=2,
+    )
+    app = create_app(settings, transport=rasa.transport)
+    bot = ".concierge-msg.concierge-bot"
+    with (
+        serve(app) as base_url,
+        chromium_page(tmp_path) as page,
+        screenshot_on_failure(page, tmp_path, "rate-limited"),
+    ):
+        page.goto(base_url + "/")
+        page.click("#concierge-launcher")
+        for count, text in enumerate(("hello", "one", "two", "three"), start=1):
+            expect(page.locator("#concierge-send")).to_be_enabled()
+            page.fill("#concierge-input", text)
+            page.press("#concierge-input", "Enter")
+            expect(page.locator(".concierge-msg.concierge-user")).to_have_count(count)
+        last = page.locator(bot).last
+        expect(last).to_contain_text(
+            re.compile(r"You're sending messages faster than I can answer\. Please wait \d+ "),
+            timeout=15_000,
+        )
+        expect(last).to_have_class(re.compile("concierge-error"))
+        expect(page.locator("#concierge-send")).to_be_enabled()
+        conversations = {r["body"]["sender"] for r in rasa.requests}
+        assert len(conversations) == 1, "the widget kept its conversation and token"
+        assert len(rasa.requests) == 3
