@@ -96,6 +96,11 @@ def test_beyond_the_bound_a_turn_gets_a_fast_503_with_the_fallback(
         assert [m["text"] for m in rest.json()] == [fallback_text()], "the REST list shape"
         assert rasa.waiting == BOUND, "refused turns never reached Rasa"
 
+        telegram = client.post("/channels/telegram/webhook", json={"update_id": 1})
+        assert telegram.status_code == 503, "Telegram sends the update again later"
+        assert telegram.headers["Retry-After"] == "3"
+        assert telegram.json()["error"].startswith("the assistant is busy")
+
         # what is not a turn is served meanwhile
         assert client.get("/api/channels/web/health").status_code == 200
 
@@ -104,7 +109,7 @@ def test_beyond_the_bound_a_turn_gets_a_fast_503_with_the_fallback(
     wait_until(lambda: app.state.guard.turns.in_flight == 0)
     with httpx.Client(base_url=base_url, timeout=15) as client:
         assert client.post("/api/chat", json={"message": "again"}).status_code == 200
-    assert app.state.guard.turns.refused == 2
+    assert app.state.guard.turns.refused == 3
 
 
 def test_a_turn_that_fails_gives_its_place_back(tmp_path: Path) -> None:
