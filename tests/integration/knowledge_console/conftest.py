@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from core.storage import get_engine
 from core.storage.migrate import upgrade
 from knowledge.embeddings import SentenceTransformerEmbeddings
 from knowledge.service import KnowledgeBase
+from tests.support.postgres import temporary_database
 from tests.support.staff import add_user, sign_in
 
 DEMO = PROJECT_ROOT / "knowledge" / "demo"
@@ -67,9 +69,11 @@ def make_content(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def console(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> Iterator[Console]:
-    """The gateway with a signed-in support agent and an indexed content folder."""
+@contextmanager
+def running_console(
+    tmp_path: Path, embeddings: SentenceTransformerEmbeddings, database_url: str | None = None
+) -> Iterator[Console]:
+    """Build the gateway on a fresh content folder and database (SQLite unless given)."""
     content = make_content(tmp_path / "content")
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -77,6 +81,7 @@ def console(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> Iterat
         content_dir=content,
         llm_base_url=None,
         kb_upload_max_bytes=64 * 1024,
+        database_url=database_url,
     )
     upgrade(settings.sqlalchemy_url)
     engine = get_engine(settings.sqlalchemy_url)
@@ -89,3 +94,17 @@ def console(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> Iterat
     with TestClient(app) as client:
         csrf = sign_in(client, "sam@example.com")
         yield Console(settings, kb, engine, app, client, csrf)
+
+
+@pytest.fixture
+def console(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> Iterator[Console]:
+    """The gateway with a signed-in support agent and an indexed content folder (SQLite)."""
+    with running_console(tmp_path, embeddings) as built:
+        yield built
+
+
+@pytest.fixture
+def pg_console(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> Iterator[Console]:
+    """The same on a throwaway PostgreSQL database (the production database)."""
+    with temporary_database() as url, running_console(tmp_path, embeddings, url) as built:
+        yield built

@@ -253,3 +253,26 @@ def test_answers_are_checked(console: Console) -> None:
     no_csrf = console.client.post(url, json={"question": LOYALTY, "answer": "Yes."})
     assert no_csrf.status_code == 403
     assert console.client.get("/api/admin/unanswered").json()[0]["id"] == group["id"]
+
+
+def test_the_loop_on_postgresql(pg_console: Console) -> None:
+    console = pg_console
+    assert console.engine.dialect.name == "postgresql"
+    declined(console, "c1", LOYALTY)
+    thumbs_down(console, "c2", LOYALTY_PARAPHRASE)
+    with session_scope(console.engine) as session:
+        session.add(
+            Handoff(conversation_id="c3", channel="web", reason="fallback", summary=BITCOIN)
+        )
+    fallback_turn(console, "c4", "Can I pay by bitcoin, please?")
+    groups = {g["question"]: g for g in console.client.get("/api/admin/unanswered").json()}
+    assert {q: g["count"] for q, g in groups.items()} == {LOYALTY: 2, BITCOIN: 2}
+    response = console.client.post(
+        f"/api/admin/unanswered/{groups[LOYALTY]['id']}/answer",
+        headers=console.headers(),
+        json={"question": LOYALTY, "answer": "Yes, the Kestrel Club: every 10th bag is free."},
+    )
+    assert response.status_code == 200 and response.json()["resolved"] == 2
+    assert response.json()["result"]["answered"]
+    remaining = console.client.get("/api/admin/unanswered").json()
+    assert [g["question"] for g in remaining] == [BITCOIN]
