@@ -24,7 +24,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +280,24 @@ class KnowledgeJobs:
         finally:
             shutil.rmtree(self._staging(job_id), ignore_errors=True)
         return self.get(job_id)
+
+    def fail_stale(self, older_than: timedelta) -> int:
+        """Mark jobs still ``running`` after ``older_than`` as failed (their process stopped)."""
+        cutoff = utcnow() - older_than
+        with session_scope(self.engine) as session:
+            result = session.execute(
+                update(KBJob)
+                .where(KBJob.status == JOB_RUNNING, KBJob.started_at < cutoff)
+                .values(
+                    status=JOB_FAILED,
+                    error="the job stopped before it finished (its process ended): start it again",
+                    finished_at=utcnow(),
+                )
+            )
+            failed = int(getattr(result, "rowcount", 0) or 0)
+        if failed:
+            logger.warning("kb.job.stale count=%d", failed)
+        return failed
 
     def run_queued(self) -> int:
         """Run every queued job; return how many this process ran."""

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import Engine, and_, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.knowledge_jobs import content_lock, write_atomically
@@ -147,15 +148,23 @@ class UnansweredQueue:
 
     # -- collecting ----------------------------------------------------------------------
     def collect(self) -> int:
-        """Queue what is new since the last call and group it; return how many were queued."""
-        with session_scope(self.engine) as session:
-            found = [
-                *self._declined(session),
-                *self._thumbs_down(session),
-                *self._handoffs(session),
-                *self._fallbacks(session),
-            ]
-            queued = self._insert(session, found)
+        """Queue what is new since the last call and group it; return how many were queued.
+
+        Two replicas collecting at once may find the same rows: the unique origin makes the
+        second insert fail, and the rows are then already queued by the first.
+        """
+        try:
+            with session_scope(self.engine) as session:
+                found = [
+                    *self._declined(session),
+                    *self._thumbs_down(session),
+                    *self._handoffs(session),
+                    *self._fallbacks(session),
+                ]
+                queued = self._insert(session, found)
+        except IntegrityError:
+            logger.info("kb.unanswered.collect_raced: another process queued them first")
+            queued = 0
         if queued:
             self.group()
             logger.info("kb.unanswered.collected count=%d", queued)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +21,10 @@ from core.storage import get_engine
 from knowledge.service import get_knowledge_base
 
 logger = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(hours=1)
+"""A job still running after this long lost its process (a re-index of thousands of files
+takes minutes); it is marked failed so that the console says so."""
 
 
 class KnowledgeJobWorker:
@@ -44,10 +49,18 @@ class KnowledgeJobWorker:
         from sqlalchemy import select
 
         from core.storage import session_scope
-        from core.storage.knowledge_console import JOB_QUEUED, KBJob
+        from core.storage.knowledge_console import JOB_QUEUED, JOB_RUNNING, KBJob
+        from core.storage.models import utcnow
 
         with session_scope(get_engine(self.settings.sqlalchemy_url)) as session:
             waiting = session.scalar(select(KBJob.id).where(KBJob.status == JOB_QUEUED).limit(1))
+            stale = session.scalar(
+                select(KBJob.id)
+                .where(KBJob.status == JOB_RUNNING, KBJob.started_at < utcnow() - STALE_AFTER)
+                .limit(1)
+            )
+        if stale:
+            self.jobs().fail_stale(STALE_AFTER)
         return self.jobs().run_queued() if waiting else 0
 
     def run(self, stop: threading.Event) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from bot.routers.knowledge_admin import declined_reply
@@ -266,3 +267,13 @@ def test_the_worker_runs_a_job_left_queued(console: Console) -> None:
         thread.join(timeout=10)
     assert "docs/care.md" in console.kb.store.manifest()
     assert worker.tick() == 0  # nothing left
+
+
+def test_a_job_whose_process_died_is_reported_failed(console: Console) -> None:
+    jobs = KnowledgeJobs(console.engine, console.kb, console.settings.data_dir)
+    view = jobs.create_reindex("sam@example.com")
+    assert jobs.claim(view.id)  # the process that claimed it stops here
+    assert jobs.fail_stale(timedelta(hours=1)) == 0  # it may still be running
+    assert jobs.fail_stale(timedelta(seconds=0)) == 1
+    job = console.client.get(f"/api/admin/knowledge/jobs/{view.id}").json()
+    assert job["status"] == "failed" and "start it again" in job["error"]
