@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_config=None,
         access_log=False,
+        # The client address is read from X-Forwarded-For by bot/middleware/client_address.py,
+        # and only from CONCIERGE_TRUSTED_PROXIES; uvicorn must not rewrite it first.
+        proxy_headers=False,
     )
     return 0
 
