@@ -8,6 +8,7 @@ Create Date: 2026-12-02
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _created_at() -> sa.Column[sa.DateTime]:
+def _created_at() -> sa.Column[datetime]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)
 
 
@@ -44,7 +45,8 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
         sa.Column("channel", sa.String(32), nullable=False),
         sa.Column("question", sa.Text(), nullable=False),
-        sa.Column("reason", sa.String(32), nullable=False),  # no_answer, fallback, handoff, thumbs_down
+        # reason: no_answer, fallback, handoff, thumbs_down
+        sa.Column("reason", sa.String(32), nullable=False),
         sa.Column("origin_id", sa.String(64), nullable=False),  # the row it came from
         sa.Column("group_id", sa.String(32), nullable=True, index=True),
         sa.Column("status", sa.String(16), nullable=False),  # open, answered, linked, dismissed
