@@ -221,10 +221,10 @@ def create_app(
     app.include_router(lead_routes.router)
     app.include_router(agent.router)
     app.include_router(agent.pages)
-    app.include_router(privacy.router)
-    app.include_router(privacy.pages)
     app.include_router(analytics.router)  # the analytics page and its JSON/CSV API
     app.include_router(analytics.pages)
+    app.include_router(privacy.router)
+    app.include_router(privacy.pages)
     app.include_router(knowledge_admin_router)  # knowledge console: documents, unanswered
     app.include_router(knowledge_pages)
     app.include_router(conversation_routes.router)  # conversations: list, transcript, outcome
