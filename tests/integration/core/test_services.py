@@ -8,19 +8,16 @@ credentials, an unknown virtual host.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from core.config import PROJECT_ROOT, Settings
+from core.config import Settings
 from core.services import (
     check_chroma,
     check_database,
@@ -29,47 +26,18 @@ from core.services import (
     check_services,
     service_problems,
 )
+from tests.support.chroma_server import chroma_server, free_port
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
-CHROMA = PROJECT_ROOT / ".venv" / "bin" / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """A real chroma server on a free port."""
-    if not CHROMA.exists():
-        pytest.fail(f"the chroma CLI is missing from the virtual environment ({CHROMA})")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_ANONYMIZED_TELEMETRY": "false"}
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("chroma server did not start")
-                time.sleep(0.2)
+    """A real chroma server for the heartbeat check."""
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -129,7 +97,7 @@ def test_every_real_service_answers(tmp_path: Path, chroma_port: int) -> None:
 
 
 def test_closed_ports_are_named_with_the_reason(tmp_path: Path) -> None:
-    port = _free_port()  # nothing listens on it any more
+    port = free_port()  # nothing listens on it any more
     settings = _settings(
         tmp_path,
         database_url=f"postgresql+psycopg://app:s3cret-pw@127.0.0.1:{port}/concierge",
@@ -223,7 +191,7 @@ def test_check_services_command_exits_non_zero_naming_the_problem(
     out, err = capsys.readouterr()
     assert code == 0 and "no production service is configured" in out, out + err
 
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("CONCIERGE_REDIS_URL", f"redis://:pw-123456@127.0.0.1:{port}/0")
     monkeypatch.setenv("CONCIERGE_RABBITMQ_URL", RABBITMQ)
     code = main(["check-services", "--timeout", "15"])  # generous: RabbitMQ must answer

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +13,10 @@ import pytest
 
 from core.config import PROJECT_ROOT, Settings
 from knowledge.service import KnowledgeBase
+from tests.support.chroma_server import chroma_server
 from tests.support.embeddings import HashingEmbeddings
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "knowledge"
-CHROMA = Path(sys.executable).with_name("chroma")
 
 INGEST_ELSEWHERE = """
 import sys
@@ -64,45 +61,19 @@ def test_a_running_process_sees_what_another_process_ingested(
     assert server_side.retrieve("zeppelin landing pad")[0].source == "docs/zeppelin.md"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    if not CHROMA.exists():
-        pytest.fail(f"the chroma CLI is missing from the virtual environment ({CHROMA})")
-    port = _free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_ANONYMIZED_TELEMETRY": "false"}
-    process = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("chroma server did not start")
-                time.sleep(0.2)
+def chroma_server_port(tmp_path: Path) -> Iterator[int]:
+    """A real chroma server on a folder of this test."""
+    with chroma_server(tmp_path / "server") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_chroma_server_through_chroma_host(
-    chroma_server: int, tmp_path: Path, content: Path
+    chroma_server_port: int, tmp_path: Path, content: Path
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data", content_dir=content, chroma_host="127.0.0.1",
-        chroma_port=chroma_server, answer_threshold=0.0,
+        chroma_port=chroma_server_port, answer_threshold=0.0,
     )  # fmt: skip
     kb = KnowledgeBase(settings.knowledge, embeddings=HashingEmbeddings(), progress=False)
     report = kb.ingest()
