@@ -26,7 +26,7 @@ from bot.crm import routes as lead_routes
 from bot.deps import GatewayState
 from bot.messages import fallback_message, fallback_text
 from bot.middleware.limits import PublicLimitsMiddleware, guard_for
-from bot.rasa_client import RasaClient
+from bot.rasa_pool import rasa_client_for
 from bot.routers import (
     agent,
     analytics,
@@ -152,11 +152,12 @@ def create_app(
         async with httpx.AsyncClient(
             timeout=timeout, limits=limits, trust_env=False, transport=transport
         ) as http:
-            rasa = RasaClient(
+            rasa = rasa_client_for(  # several replicas (CONCIERGE_RASA_URLS): balanced
                 http,
                 settings.rasa_url,
+                settings.rasa_urls,
                 settings.rasa_timeout_seconds,
-                auth_token=token.get_secret_value() if token else None,
+                token.get_secret_value() if token else None,
             )
             handoff = handoff_service_for(settings, http, engine, connectors, realtime)
             app.state.gateway = GatewayState(

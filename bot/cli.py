@@ -12,6 +12,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from bot.production_run import is_production, run_production
 from bot.supervisor import (
     Supervisor,
     SupervisorError,
@@ -34,6 +35,8 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest the content, start the four processes, wait for them and watch them."""
+    if is_production(args, settings):
+        return run_production(args, settings)
     model = Path(args.model) if args.model else settings.model_dir / "concierge.tar.gz"
     try:
         upgrade(settings.sqlalchemy_url)
@@ -122,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-ingest", action="store_true", help="skip indexing the content")
     run.add_argument("--verbose", action="store_true", help="echo every process's log")
     run.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait")
+    run.add_argument(
+        "--production",
+        action="store_true",
+        help="production mode: PostgreSQL, Redis, RabbitMQ, chroma server, replicas",
+    )
+    run.add_argument(
+        "--start-chroma", action="store_true", help="production: start the chroma server too"
+    )
     run.set_defaults(handler=_cmd_run)
     check = commands.add_parser(
         "check-services", help="check PostgreSQL, Redis, RabbitMQ and chroma answer (production)"

@@ -44,6 +44,10 @@ class RasaBadResponse(RasaUnavailable):
     """Rasa answered, but not with the JSON shape its REST channel documents."""
 
 
+class RasaNotConnected(RasaUnavailable):
+    """No connection to Rasa could be opened: nothing was sent (another replica may take it)."""
+
+
 class RasaClient:
     """Send customer messages to Rasa and read its status over one shared HTTP client."""
 
@@ -105,7 +109,21 @@ class RasaClient:
         api: bool = False,
         label: str | None = None,
     ) -> Any:
-        url = f"{self.base_url}{path}"
+        return await self._request_at(
+            self.base_url, method, path, timeout_seconds, json, api, label
+        )
+
+    async def _request_at(
+        self,
+        base_url: str,
+        method: str,
+        path: str,
+        timeout_seconds: float,
+        json: Any = None,
+        api: bool = False,
+        label: str | None = None,
+    ) -> Any:
+        url = f"{base_url}{path}"
         label = label or path
         params = {"token": self._auth_token} if api and self._auth_token else None
         try:
@@ -114,11 +132,14 @@ class RasaClient:
                 self._http.request(method, url, json=json, params=params, timeout=timeout_seconds),
                 timeout=timeout_seconds,
             )
+        except httpx.ConnectError as error:  # refused, unknown host: the request was not sent
+            reason = f"{type(error).__name__}({_redact(str(error), self._auth_token)!r})"
+            raise RasaNotConnected(f"cannot reach Rasa at {base_url}: {reason}") from error
         except (TimeoutError, httpx.TimeoutException) as error:
             raise RasaTimeout(f"no answer from Rasa within {timeout_seconds:g} s") from error
         except httpx.HTTPError as error:
             reason = f"{type(error).__name__}({_redact(str(error), self._auth_token)!r})"
-            raise RasaUnavailable(f"cannot reach Rasa at {self.base_url}: {reason}") from error
+            raise RasaUnavailable(f"cannot reach Rasa at {base_url}: {reason}") from error
         if not response.is_success:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} on {label}")
         try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from core.config import PROJECT_ROOT, Settings
 
@@ -173,6 +173,155 @@ def worker_spec(settings: Settings) -> ProcessSpec:
     )
 
 
+# --- Production mode (`concierge run --production`, docs/production.md) ------------------------
+def _shifted(url: str, offset: int) -> str:
+    """``url`` with its port moved up by ``offset`` (replica ``offset`` of a process)."""
+    parts = urlsplit(url.rstrip("/"))
+    return f"{parts.scheme}://{_host(url)}:{_port(url) + offset}"
+
+
+def replica_urls(url: str, replicas: int) -> list[str]:
+    """Return the URLs of ``replicas`` processes: ``url``'s port, then the next ports up."""
+    return [_shifted(url, index) for index in range(replicas)]
+
+
+def rasa_service_env(settings: Settings) -> dict[str, str]:
+    """Return the variables ``endpoints.production.yml`` reads, derived from the settings.
+
+    Tracker store from ``tracker_store_url``, lock store from ``redis_url``, event broker from
+    ``rabbitmq_url`` and ``event_broker_queue``.
+    """
+    missing = [
+        name
+        for name, value in (
+            ("CONCIERGE_TRACKER_STORE_URL", settings.tracker_store_url),
+            ("CONCIERGE_REDIS_URL", settings.redis_url),
+            ("CONCIERGE_RABBITMQ_URL", settings.rabbitmq_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise SupervisorError(f"production mode needs {', '.join(missing)}")
+    assert settings.tracker_store_url and settings.redis_url and settings.rabbitmq_url
+    tracker = urlsplit(settings.tracker_store_url)
+    redis = urlsplit(settings.redis_url)
+    broker = urlsplit(settings.rabbitmq_url)
+    vhost = unquote(broker.path[1:]) if len(broker.path) > 1 else ""
+    broker_port = broker.port or (5671 if broker.scheme == "amqps" else 5672)
+    broker_host = broker.hostname or "localhost"
+    if vhost:  # Rasa's Pika broker takes a virtual host only inside an amqp:// host value
+        broker_host = f"{broker.scheme}://{broker_host}:{broker_port}/{quote(vhost, safe='')}"
+    return {
+        "CONCIERGE_TRACKER_DB_HOST": tracker.hostname or "localhost",
+        "CONCIERGE_TRACKER_DB_PORT": str(tracker.port or 5432),
+        "CONCIERGE_TRACKER_DB": unquote(tracker.path.lstrip("/")) or "rasa",
+        "CONCIERGE_TRACKER_DB_USER": unquote(tracker.username or ""),
+        "CONCIERGE_TRACKER_DB_PASSWORD": unquote(tracker.password or ""),
+        "CONCIERGE_LOCK_STORE_HOST": redis.hostname or "localhost",
+        "CONCIERGE_LOCK_STORE_PORT": str(redis.port or 6379),
+        "CONCIERGE_LOCK_STORE_DB": redis.path.strip("/") or "0",
+        "CONCIERGE_LOCK_STORE_PASSWORD": unquote(redis.password or ""),
+        "CONCIERGE_EVENT_BROKER_HOST": broker_host,
+        "CONCIERGE_EVENT_BROKER_PORT": str(broker_port),
+        "CONCIERGE_EVENT_BROKER_USER": unquote(broker.username or "guest"),
+        "CONCIERGE_EVENT_BROKER_PASSWORD": unquote(broker.password or "guest"),
+        "CONCIERGE_EVENT_BROKER_QUEUE": settings.event_broker_queue,
+    }
+
+
+def build_production_specs(
+    settings: Settings,
+    model: Path,
+    rasa_executable: Path | None = None,
+    auth_token: str | None = None,
+) -> list[ProcessSpec]:
+    """Return the replicas of production mode: action servers, Rasa processes, gateways.
+
+    Replica ``i`` of each process listens on its base port + ``i`` (``action_server_url``,
+    ``rasa_url``, ``gateway_port``). Rasa replica ``i`` calls action server ``i`` modulo
+    ``action_server_replicas`` and runs with ``endpoints.production.yml``; every gateway
+    balances over all Rasa replicas (``CONCIERGE_RASA_URLS``). The worker is
+    :func:`worker_spec`, one process.
+    """
+    embedded = build_specs(settings, model, rasa_executable, auth_token)
+    by_name = {spec.name: spec for spec in embedded}
+    action, rasa, gateway = by_name["action server"], by_name["rasa"], by_name["gateway"]
+    services = rasa_service_env(settings)
+    token = dict(gateway.env)["CONCIERGE_RASA_AUTH_TOKEN"]
+    action_urls = replica_urls(settings.action_server_url, settings.action_server_replicas)
+    rasa_urls = replica_urls(settings.rasa_url, settings.rasa_replicas)
+    gateway_url = f"http://{settings.gateway_host}:{settings.gateway_port}"
+    gateway_urls = replica_urls(gateway_url, settings.gateway_replicas)
+    several = {"rasa": len(rasa_urls), "action": len(action_urls), "gateway": len(gateway_urls)}
+
+    def named(kind: str, label: str, index: int) -> str:
+        return f"{label} {index + 1}" if several[kind] > 1 else label
+
+    specs: list[ProcessSpec] = []
+    for index, url in enumerate(action_urls):
+        specs.append(
+            ProcessSpec(
+                name=named("action", "action server", index),
+                argv=[*action.argv[:-1], str(_port(url))],
+                health_url=f"{url}/health",
+                env={**action.env, "SANIC_HOST": _host(url)},
+            )
+        )
+    endpoints = str(PROJECT_ROOT / "endpoints.production.yml")
+    for index, url in enumerate(rasa_urls):
+        argv = list(rasa.argv)
+        argv[argv.index("--endpoints") + 1] = endpoints
+        argv[argv.index("--port") + 1] = str(_port(url))
+        paired = action_urls[index % len(action_urls)]
+        specs.append(
+            ProcessSpec(
+                name=named("rasa", "rasa", index),
+                argv=argv,
+                health_url=f"{url}/status?{urlencode({'token': token})}",
+                env={
+                    **rasa.env,
+                    **services,
+                    "CONCIERGE_ACTION_ENDPOINT": f"{paired}/webhook",
+                    "CONCIERGE_RASA_URL": url,
+                },
+                ready=_rasa_ready,
+            )
+        )
+    probe = gateway.health_url.split(str(settings.gateway_port), 1)[1]
+    for index, url in enumerate(gateway_urls):
+        argv = list(gateway.argv)
+        argv[argv.index("--port") + 1] = str(_port(url))
+        specs.append(
+            ProcessSpec(
+                name=named("gateway", "gateway", index),
+                argv=argv,
+                health_url=f"{url}{probe}",
+                env={**gateway.env, "CONCIERGE_RASA_URLS": ",".join(rasa_urls)},
+            )
+        )
+    return specs
+
+
+def chroma_spec(settings: Settings) -> ProcessSpec:
+    """Return a chroma server (the installed ``chroma run``) at ``CHROMA_HOST:CHROMA_PORT``.
+
+    Its files are in ``<data_dir>/chroma-server``.
+    """
+    if not settings.chroma_host:
+        raise SupervisorError("--start-chroma needs CHROMA_HOST (and CHROMA_PORT) set")
+    chroma = Path(sys.executable).with_name("chroma")
+    if not chroma.exists():
+        raise SupervisorError(f"chroma is not installed at {chroma}: run `make install` first")
+    path = settings.data_dir / "chroma-server"
+    path.mkdir(parents=True, exist_ok=True)
+    host, port = settings.chroma_host, settings.chroma_port
+    return ProcessSpec(
+        name="chroma",
+        argv=[str(chroma), "run", "--path", str(path), "--host", host, "--port", str(port)],
+        health_url=f"http://{host}:{port}/api/v2/heartbeat",
+    )
+
+
 def ingest_content(settings: Settings) -> None:
     """Index the content folder (incrementally) in a child process, before the servers start."""
     env = {
@@ -288,6 +437,10 @@ class Supervisor:
                 )
             if pending:
                 time.sleep(0.5)
+
+    def check_alive(self) -> None:
+        """Raise ``SupervisorError`` if a process has exited (for a caller watching several)."""
+        self._check_alive()
 
     def watch(self, poll_seconds: float = 1.0) -> None:
         """Block while every process runs; raise ``SupervisorError`` when one exits."""

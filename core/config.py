@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = Field(default=8.0, gt=0, le=9.5)
     """Longest wait for Rasa on one chat turn; the gateway answers 503 after it."""
 
+    # --- Production mode: replicas of `concierge run --production` (docs/production.md) -----
+    rasa_replicas: int = Field(default=1, ge=1, le=32)
+    """Rasa processes; replica i listens on the port of ``rasa_url`` + i."""
+    action_server_replicas: int = Field(default=1, ge=1, le=32)
+    """Action servers; Rasa replica i calls action server i modulo this number."""
+    gateway_replicas: int = Field(default=1, ge=1, le=32)
+    """Gateways; gateway i listens on ``gateway_port`` + i (a load balancer goes in front)."""
+    rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Rasa replicas the gateway balances over (comma-separated); empty: ``rasa_url`` alone."""
+    tracker_store_url: str | None = Field(
+        default=None, pattern=r"^postgresql(\+[a-z0-9]+)?://[^?#]+$"
+    )
+    """PostgreSQL database of Rasa's trackers (``postgresql://user:pw@host:5432/db``)."""
+
     # --- Gateway ------------------------------------------------------------------------------
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
@@ -316,6 +330,7 @@ class Settings(BaseSettings):
                 "notify_email_to",
                 "handoff_holidays",
                 "widget_image_origins",
+                "rasa_urls",
             ):
                 if key in values:
                     values[key] = _split_origins(values[key])
