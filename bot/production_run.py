@@ -5,8 +5,10 @@ database and Rasa's tracker database), Redis, RabbitMQ and chroma, naming every 
 fails and stopping there; migrate the app database; index the content into chroma; start
 ``action_server_replicas`` action servers, ``rasa_replicas`` Rasa processes with
 ``endpoints.production.yml``, ``gateway_replicas`` gateways and the worker, each on its own
-port, and watch them. Production mode is chosen by ``--production``, by
-``CONCIERGE_ENVIRONMENT=production``, or by setting the tracker store, Redis and RabbitMQ.
+port, and watch them: a process that exits is started again (up to five times, then
+everything stops), while the other replicas carry on. Production mode is chosen by
+``--production``, by ``CONCIERGE_ENVIRONMENT=production``, or by setting the tracker store,
+Redis and RabbitMQ.
 """
 
 from __future__ import annotations
@@ -73,16 +75,19 @@ def _print_problems(checks: list[ServiceCheck]) -> bool:
 
 
 def run_production(args: argparse.Namespace, settings: Settings) -> int:
-    """Start production mode and watch it until Ctrl-C or a process exits."""
+    """Start production mode and watch it until Ctrl-C (restarting a replica that exits)."""
     model = Path(args.model) if args.model else settings.model_dir / "concierge.tar.gz"
     for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
     logs = settings.data_dir / "logs"
+    chroma = Supervisor([], logs / "chroma")
     with contextlib.ExitStack() as stack:
+        stack.callback(chroma.stop)
         try:
             if args.start_chroma:
                 print("==> Starting the chroma server", flush=True)
-                chroma = stack.enter_context(Supervisor([chroma_spec(settings)], logs / "chroma"))
+                chroma.specs.append(chroma_spec(settings))
+                chroma.start()
                 chroma.wait_until_ready(timeout=60)
             print("==> Checking the production services", flush=True)
             if not _print_problems(check_production(settings)):
@@ -109,10 +114,11 @@ def run_production(args: argparse.Namespace, settings: Settings) -> int:
                 f"Rasa replicas: {rasa}\nLogs: {logs}. Press Ctrl-C to stop.\n",
                 flush=True,
             )
-            watched = [group, chroma] if args.start_chroma else [group]
-            while True:
-                for supervisor in watched:
-                    supervisor.check_alive()
+            while True:  # a replica that dies is started again; the others carry on
+                if args.start_chroma:
+                    chroma.check_alive()
+                for name in group.restart_exited():
+                    print(f"==> The {name} exited; starting it again", flush=True)
                 time.sleep(1.0)
         except (SupervisorError, MigrationError) as error:
             print(f"\nerror: {error}\nAll processes were stopped.", file=sys.stderr)

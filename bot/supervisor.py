@@ -367,6 +367,7 @@ class Supervisor:
         self.log_dir = log_dir
         self.echo = echo
         self._running: list[_Running] = []
+        self._restarts: dict[str, int] = {}
 
     def __enter__(self) -> Supervisor:
         """Start every process."""
@@ -388,25 +389,50 @@ class Supervisor:
         for spec in self.specs:
             log_path = self.log_dir / f"{spec.name.replace(' ', '-')}.log"
             log_path.write_bytes(b"")
-            process = subprocess.Popen(  # noqa: S603 - argv built from our own settings
-                list(spec.argv),
-                cwd=PROJECT_ROOT,
-                env={**os.environ, **spec.env},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            assert process.stdout is not None
-            tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-            pump = threading.Thread(
-                target=_pump,
-                args=(process.stdout, log_path, tail, spec.name if self.echo else None),
-                daemon=True,
-            )
-            pump.start()
-            self._running.append(_Running(spec, process, log_path, tail, pump))
-            logger.info("supervisor.started %s pid=%s", spec.name, process.pid)
+            self._running.append(self._launch(spec, log_path))
+
+    def _launch(self, spec: ProcessSpec, log_path: Path) -> _Running:
+        process = subprocess.Popen(  # noqa: S603 - argv built from our own settings
+            list(spec.argv),
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **spec.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert process.stdout is not None
+        tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        pump = threading.Thread(
+            target=_pump,
+            args=(process.stdout, log_path, tail, spec.name if self.echo else None),
+            daemon=True,
+        )
+        pump.start()
+        logger.info("supervisor.started %s pid=%s", spec.name, process.pid)
+        return _Running(spec, process, log_path, tail, pump)
+
+    def restart_exited(self, max_restarts: int = 5) -> list[str]:
+        """Start again every process that exited (production replicas); return their names.
+
+        Its log file goes on. Raises ``SupervisorError`` when one process has exited more
+        than ``max_restarts`` times: something is wrong that restarting will not fix.
+        """
+        restarted: list[str] = []
+        for index, running in enumerate(self._running):
+            code = running.process.poll()
+            if code is None:
+                continue
+            name = running.spec.name
+            self._restarts[name] = self._restarts.get(name, 0) + 1
+            if self._restarts[name] > max_restarts:
+                self._check_alive()
+            running.pump.join(timeout=2)
+            _signal_group(running.process, signal.SIGKILL)  # what is left of its group
+            logger.warning("supervisor.restarting %s code=%s", name, code)
+            self._running[index] = self._launch(running.spec, running.log_path)
+            restarted.append(name)
+        return restarted
 
     def _check_alive(self) -> None:
         for running in self._running:

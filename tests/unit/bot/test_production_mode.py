@@ -163,3 +163,29 @@ def test_run_production_names_every_missing_service(
     )
     assert "Traceback" not in captured.out + captured.err
     assert "nothing started" in captured.err
+
+
+def test_a_replica_that_exits_is_started_again_until_the_limit(tmp_path: Path) -> None:
+    import sys
+
+    from bot.supervisor import Supervisor
+
+    counter = tmp_path / "starts"
+    script = f"open({str(counter)!r}, 'a').write('x')"
+    spec = ProcessSpec(name="short", argv=[sys.executable, "-c", script], health_url="http://x")
+    supervisor = Supervisor([spec], tmp_path / "logs")
+    supervisor.start()
+    try:
+        import time
+
+        restarted: list[str] = []
+        for _ in range(3):
+            time.sleep(1.0)  # it has exited
+            restarted += supervisor.restart_exited(max_restarts=3)
+        assert restarted == ["short"] * 3
+        time.sleep(1.0)
+        with pytest.raises(SupervisorError, match="the short exited with code 0"):
+            supervisor.restart_exited(max_restarts=3)
+        assert counter.read_text() == "xxxx"
+    finally:
+        supervisor.stop()
