@@ -146,6 +146,20 @@ kb-eval: install ## concierge kb eval: replay the answered questions on a fresh 
 bench: install train ## Chat latency benchmark (see docs/benchmarks.md)
 	$(APP_BIN)/python -m benchmarks.chat_latency --model $(MODEL)
 
+# --- Load benchmark (benchmarks/load.py): locust installed on top of the app environment
+# from requirements/bench.lock (only what it adds to app.lock); never part of `make test`.
+# LOAD_ARGS, e.g. "--modes embedded,production --users 32 --seconds 120".
+.PHONY: bench-load
+BENCH_INSTALLED := $(APP_VENV)/.bench-installed
+LOAD_ARGS ?= --modes embedded
+
+$(BENCH_INSTALLED): requirements/bench.lock $(APP_VENV)/.installed
+	$(APP_BIN)/pip install $(PIP_FLAGS) --no-deps -r requirements/bench.lock
+	touch $@
+
+bench-load: install train $(BENCH_INSTALLED) ## Load benchmark with locust (LOAD_ARGS; docs/benchmarks.md)
+	$(APP_BIN)/python -m benchmarks.load --model $(MODEL) $(LOAD_ARGS)
+
 lock-app: ## Re-resolve requirements/app.in into requirements/app.lock
 	rm -rf /tmp/concierge-lock-app && $(PYTHON) -m venv /tmp/concierge-lock-app
 	/tmp/concierge-lock-app/bin/pip install $(PIP_FLAGS) torch==2.13.0

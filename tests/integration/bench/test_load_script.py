@@ -1,0 +1,218 @@
+"""The load benchmark: its conversation scripts, reply check, CPU reading and report.
+
+The last test runs ``benchmarks/load.py`` for real (4 users, 20 s, the embedded stack) when
+locust is installed (``make bench-load``); CI's ``make test`` does not install it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks import load, locustfile
+from benchmarks.locustfile import KINDS, SCRIPTS, WEIGHTS, Step, button_payload, reply_problem
+from bot.messages import FALLBACK_TEXT
+from core.config import PROJECT_ROOT
+
+EMAIL = re.compile(r"^[a-z0-9.]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+def reply(*texts: str, **extra: object) -> dict[str, object]:
+    messages: list[dict[str, object]] = [
+        {"text": t, "buttons": [], "sources": [], "custom": None} for t in texts
+    ]
+    return {"conversation_id": "c1", "token": "t1", "messages": messages, **extra}
+
+
+@pytest.mark.parametrize("kind", sorted(SCRIPTS))
+def test_every_script_is_a_conversation_the_gateway_can_take(kind: str) -> None:
+    for seed in range(20):
+        steps = SCRIPTS[kind](random.Random(seed))
+        assert 3 <= len(steps) <= 19, "a conversation stays under the per-conversation burst (20)"
+        assert steps[0].say, "a conversation starts with typed text, not a button"
+        for step in steps:
+            assert step.kind in KINDS
+            assert (step.say is None) != (step.press is None), step
+            assert step.expect is None or step.expect == step.expect.lower(), step
+        for previous, step in itertools.pairwise(steps):
+            if step.press is not None:
+                assert previous.expect, "a button is pressed only after a checked reply"
+
+
+def test_the_lead_script_gives_each_visitor_an_address_of_their_own() -> None:
+    rng = random.Random(7)
+    emails = set()
+    for _ in range(50):
+        (email,) = [s.say for s in SCRIPTS["lead"](rng) if s.say and "@" in s.say]
+        assert EMAIL.match(email), email
+        emails.add(email)
+    assert len(emails) == 50
+    kinds = [s.kind for s in SCRIPTS["lead"](rng)]
+    assert {"recommend", "quote", "lead"} <= set(kinds)
+
+
+def test_visitors_arrive_in_the_weighted_mix() -> None:
+    rng = random.Random(3)
+    drawn: dict[str, int] = {}
+    for _ in range(2000):
+        steps = locustfile.pick_script(rng)
+        kinds = {s.kind for s in steps}
+        kind = next((k for k in ("lead", "quote", "recommend") if k in kinds), "faq")
+        drawn[kind] = drawn.get(kind, 0) + 1
+    total = sum(WEIGHTS.values())
+    for kind, weight in WEIGHTS.items():
+        assert abs(drawn[kind] / 2000 - weight / total) < 0.04, drawn
+
+
+def test_only_a_real_answer_counts_as_a_success() -> None:
+    assert reply_problem(200, reply("Our return window is 30 days."), None) is None
+    assert reply_problem(200, reply("What is your budget?"), "budget") is None
+    assert (
+        reply_problem(503, reply("x", error="the assistant is unavailable"), None) == "status 503"
+    )
+    assert reply_problem(429, {"detail": "slow down"}, None) == "status 429"
+    assert reply_problem(200, reply("   "), None) == "empty reply"
+    assert reply_problem(200, {"messages": "no"}, None) == "no messages in the reply"
+    assert reply_problem(200, None, None) == "no messages in the reply"
+    assert reply_problem(200, reply("hi", error="x"), None) == "error: x"
+    assert reply_problem(200, reply(FALLBACK_TEXT), None) == "the unavailable fallback"
+    assert reply_problem(200, reply("Which company?"), "role") == "reply without 'role'"
+
+
+def test_the_fallback_check_matches_the_gateways_fallback_sentence() -> None:
+    assert FALLBACK_TEXT.startswith(locustfile.FALLBACK_START)
+
+
+def test_a_button_is_pressed_by_its_payload() -> None:
+    body = reply("pick one")
+    body["messages"][0]["buttons"] = [  # type: ignore[index]
+        {"title": "No must-haves", "payload": '/inform{"features": []}'},
+        {"title": "Quiet", "payload": "/inform_quiet"},
+    ]
+    assert button_payload(body, "No must-haves") == '/inform{"features": []}'
+    assert button_payload(body, "Loud") is None
+    assert button_payload(None, "Quiet") is None
+    assert isinstance(Step("faq", say="x"), Step)
+
+
+def synthetic_run() -> load.Run:
+    run = load.Run()
+    faq = [("faq", float(ms), True) for ms in range(1, 101)]  # 1..100 ms
+    lead = [("lead", 500.0, True), ("lead", 900.0, False), ("lead", 700.0, True)]
+    run.add([*faq, *lead], seconds=10.0)
+    run.add_cpu({"rasa": 6.0, "bot.serve": 1.5})
+    run.add_cpu({"rasa": 2.0, "locust (load generator)": 0.5})
+    return run
+
+
+def test_the_report_is_a_markdown_table_per_mode_and_kind() -> None:
+    text = load.report({"embedded": synthetic_run(), "production": synthetic_run()})
+    lines = text.splitlines()
+    assert lines[0].startswith("| mode | kind of turn | requests | failures (error rate) |")
+    assert "| embedded | faq | 100 | 0 (0.0%) | 10.00 | 50 | 95 | 99 |" in lines
+    assert "| embedded | lead | 3 | 1 (33.3%) | 0.20 | 700 | 900 | 900 |" in lines
+    assert "| production | **all** | 103 | 1 (1.0%) | 10.20 | 52 | 98 | 700 |" in lines
+    # kinds in a fixed order: faq before lead
+    assert lines.index("| embedded | faq | 100 | 0 (0.0%) | 10.00 | 50 | 95 | 99 |") < lines.index(
+        "| embedded | lead | 3 | 1 (33.3%) | 0.20 | 700 | 900 | 900 |"
+    )
+    assert "| embedded | rasa | 8.0 | 78.4 |" in lines  # 8 s over 102 successful turns
+    assert "| production | **all** | 10.0 | 98.0 |" in lines
+
+
+def test_an_empty_run_reports_without_dividing_by_zero() -> None:
+    text = load.report({"embedded": load.Run()})
+    assert "| embedded | **all** | 0 | 0 (-) | 0.00 | nan | nan | nan |" in text
+
+
+def test_samples_written_by_the_locustfile_are_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"seconds": 20.5, "samples": [["faq", 120.5, true], ["lead", 80, false]]}')
+    assert load.read_samples(path) == ([("faq", 120.5, True), ("lead", 80.0, False)], 20.5)
+    path.write_text('{"samples": []}')
+    with pytest.raises(load.LoadError, match="no readable samples"):
+        load.read_samples(path)
+    with pytest.raises(load.LoadError):
+        load.read_samples(tmp_path / "missing.json")
+
+
+def test_process_names_come_from_command_lines() -> None:
+    assert load.process_name(["/x/python", "-m", "bot.serve", "--port", "1"]) == "bot.serve"
+    assert load.process_name(["/x/python", "-m", "bot.cli", "worker"]) == "concierge worker"
+    assert load.process_name(["/r/python3.11", "/r/bin/rasa", "run", "--enable-api"]) == "rasa"
+    assert load.process_name([]) == "?"
+
+
+def test_cpu_seconds_of_a_child_process_and_its_children_are_counted() -> None:
+    busy = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.6: pass\\n"
+        "time.sleep(30)'])\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.4: pass\n"
+        "time.sleep(30)\n"
+    )
+    before = load.cpu_by_process(os.getpid())
+    process = subprocess.Popen([sys.executable, "-c", busy])
+    try:
+        time.sleep(3.0)
+        after = load.cpu_by_process(os.getpid(), exclude=frozenset())
+        used = load.cpu_delta(before, after)
+        name = next(n for n in used if n.startswith("python"))
+        assert 0.9 <= used[name] <= 2.5, used  # its own 0.4 s and its child's 0.6 s
+        excluded = load.cpu_by_process(os.getpid(), exclude=frozenset({process.pid}))
+        assert len(excluded) == len(after) - 1, (after, excluded)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_unknown_modes_and_missing_locust_are_told_clearly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        load.main(["--modes", "embedded,staging"])
+    assert "unknown mode(s) staging" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        load.main(["--locust", str(tmp_path / "locust")])
+    assert "make bench-load" in capsys.readouterr().err
+
+
+LOCUST = load.find_locust()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(LOCUST is None, reason="locust is not installed (`make bench-load` does it)")
+def test_the_load_script_runs_against_the_embedded_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = Path(os.environ.get("CONCIERGE_MODEL", PROJECT_ROOT / ".data/models/concierge.tar.gz"))
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run `make train` (make test does it)")
+    code = load.main(
+        ["--model", str(model), "--users", "4", "--spawn-rate", "4", "--seconds", "20",
+         "--think", "0.2,0.5"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = {
+        cells[1]: cells
+        for line in out.splitlines()
+        if line.startswith("| embedded |")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    total = rows["**all**"]
+    requests, failures = int(total[2]), int(total[3].split()[0])
+    assert requests >= 20, out
+    assert failures <= requests // 10, out  # a stack that answers: at most 10% failed turns
+    assert {"faq", "other"} <= set(rows), out
+    assert float(rows["rasa"][2]) > 0 and float(rows["bot.serve"][2]) > 0, out
