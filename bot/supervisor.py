@@ -283,6 +283,8 @@ def build_production_specs(
                     **services,
                     "CONCIERGE_ACTION_ENDPOINT": f"{paired}/webhook",
                     "CONCIERGE_RASA_URL": url,
+                    # a replica that dies holding a conversation's lock blocks it this long
+                    "TICKET_LOCK_LIFETIME": str(settings.rasa_lock_lifetime_seconds),
                 },
                 ready=_rasa_ready,
             )

@@ -127,6 +127,9 @@ class Settings(BaseSettings):
         default=None, pattern=r"^postgresql(\+[a-z0-9]+)?://[^?#]+$"
     )
     """PostgreSQL database of Rasa's trackers (``postgresql://user:pw@host:5432/db``)."""
+    rasa_lock_lifetime_seconds: int = Field(default=10, ge=5, le=600)
+    """Longest hold of a conversation's Redis lock (Rasa's ``TICKET_LOCK_LIFETIME``): how long
+    a conversation waits after its replica died mid-turn. Keep it >= the Rasa timeout."""
 
     # --- Gateway ------------------------------------------------------------------------------
     gateway_host: str = "127.0.0.1"
