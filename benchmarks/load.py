@@ -195,6 +195,14 @@ def process_name(argv: Sequence[str]) -> str:
     return Path(argv[0]).name if argv else "?"
 
 
+def _all_stats() -> dict[int, tuple[int, float, float]]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            found[int(entry.name)] = stat
+    return found
+
+
 def cpu_by_process(root: int, exclude: set[int] | frozenset[int] = frozenset()) -> dict[str, float]:
     """CPU seconds of every child of ``root``, each summed with its own descendants."""
     stats = {
@@ -240,7 +248,7 @@ def _free_port() -> int:
 
 @dataclass
 class Stack:
-    """A running mode: its gateway URL and the pid whose children are its processes."""
+    """A running mode: its gateway URLs (comma-separated) and the pid whose children run it."""
 
     mode: str
     gateway: str
@@ -283,6 +291,22 @@ def _has_production_cli() -> bool:
     return done.returncode == 0 and "--production" in done.stdout
 
 
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (replicas take consecutive ports)."""
+    for _ in range(200):
+        base = _free_port()
+        if base + count > 65535:
+            continue
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise LoadError(f"no {count} consecutive free ports")
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
@@ -291,45 +315,109 @@ def _healthy(url: str) -> bool:
         return False
 
 
+PRODUCTION_SERVICES = (
+    "CONCIERGE_DATABASE_URL",
+    "CONCIERGE_TRACKER_STORE_URL",
+    "CONCIERGE_REDIS_URL",
+    "CONCIERGE_RABBITMQ_URL",
+)
+"""What production mode's services are: the operator's environment names them."""
+PRODUCTION_ENV = (
+    *PRODUCTION_SERVICES,
+    "CONCIERGE_ENVIRONMENT",
+    "CONCIERGE_EVENT_BROKER_QUEUE",
+    "CHROMA_HOST",
+    "CHROMA_PORT",
+)
+"""Variables only production mode reads here; the embedded stack runs without them."""
+
+
 @contextlib.contextmanager
-def production(model: Path, root: Path) -> Iterator[Stack]:
-    """``concierge run --production`` with the services the environment configures."""
+def production_env_apart() -> Iterator[dict[str, str]]:
+    """Take ``PRODUCTION_ENV`` out of this process's environment (children inherit it)."""
+    taken = {name: os.environ.pop(name) for name in PRODUCTION_ENV if name in os.environ}
+    try:
+        yield taken
+    finally:
+        os.environ.update(taken)
+
+
+def _descendants(root: int) -> list[int]:
+    parents = {pid: stat[0] for pid, stat in _all_stats().items()}
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+@contextlib.contextmanager
+def production(
+    model: Path, root: Path, replicas: int, services: Mapping[str, str]
+) -> Iterator[Stack]:
+    """``concierge run --production`` with ``replicas`` of each server, on free ports.
+
+    ``services`` are the operator's ``PRODUCTION_ENV`` variables (without ``CHROMA_HOST``
+    the command starts a chroma server of its own).
+    """
     if not _has_production_cli():
         raise LoadError("production mode needs `concierge run --production`, not in this checkout")
-    port = _free_port()
+    missing = [name for name in PRODUCTION_SERVICES if not services.get(name)]
+    if missing:
+        raise LoadError(f"production mode needs {', '.join(missing)} (docs/production.md)")
     data_dir = root / "production"
     data_dir.mkdir(parents=True)
+    gateway_port = _free_ports(replicas)
     env = {
         **os.environ,
+        **services,
         **LOAD_CLIENT_ENV,
+        "CONCIERGE_ENVIRONMENT": "production",
         "CONCIERGE_DATA_DIR": str(data_dir),
+        "CONCIERGE_RASA_URL": f"http://127.0.0.1:{_free_ports(replicas)}",
+        "CONCIERGE_ACTION_SERVER_URL": f"http://127.0.0.1:{_free_ports(replicas)}",
         "CONCIERGE_GATEWAY_HOST": "127.0.0.1",
-        "CONCIERGE_GATEWAY_PORT": str(port),
+        "CONCIERGE_GATEWAY_PORT": str(gateway_port),
+        "CONCIERGE_WORKER_HEALTH_URL": f"http://127.0.0.1:{_free_port()}",
+        "CONCIERGE_RASA_REPLICAS": str(replicas),
+        "CONCIERGE_ACTION_SERVER_REPLICAS": str(replicas),
+        "CONCIERGE_GATEWAY_REPLICAS": str(replicas),
     }
-    log = (data_dir / "run.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "bot.cli", "run", "--production", "--model", str(model)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    gateway = f"http://127.0.0.1:{port}"
+    env.setdefault("CONCIERGE_RASA_AUTH_TOKEN", secrets.token_hex(32))
+    env.setdefault("CONCIERGE_CONVERSATION_TOKEN_SECRET", secrets.token_hex(32))
+    argv = [sys.executable, "-m", "bot.cli", "run", "--production", "--model", str(model)]
+    if not services.get("CHROMA_HOST"):
+        env.update({"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(_free_port())})
+        argv.append("--start-chroma")
+    output = data_dir / "run.log"
+    with output.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI
+            argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    gateways = [f"http://127.0.0.1:{gateway_port + i}" for i in range(replicas)]
     try:
-        deadline = time.monotonic() + 600
-        while not _healthy(f"{gateway}/api/channels/web/health"):
+        deadline = time.monotonic() + 900
+        while b"Concierge is up" not in output.read_bytes() or not all(
+            _healthy(f"{url}/api/channels/web/health") for url in gateways
+        ):
             if process.poll() is not None or time.monotonic() > deadline:
-                tail = (data_dir / "run.log").read_text(errors="replace")[-3000:]
+                tail = output.read_text(errors="replace")[-3000:]
                 raise LoadError(f"the production stack did not start:\n{tail}")
             time.sleep(1)
-        yield Stack("production", gateway, process.pid)
+        yield Stack("production", ",".join(gateways), process.pid)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)  # its supervisor stops what it started
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+        left = _descendants(process.pid)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # the command stops what it started
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=60)
+        for pid in left:  # whatever outlived it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
-        log.close()
 
 
 # -- locust ----------------------------------------------------------------------------------
@@ -351,7 +439,8 @@ def run_locust(locust: Path, stack: Stack, load: Load, out: Path) -> tuple[Run, 
     argv = [
         str(locust), "-f", str(LOCUSTFILE), "--headless", "--only-summary",
         "-u", str(load.users), "-r", str(load.spawn_rate), "-t", f"{load.seconds}s",
-        "--host", stack.gateway, "--stop-timeout", "30", "--exit-code-on-error", "0",
+        "--host", stack.gateway.split(",")[0], "--gateways", stack.gateway,
+        "--stop-timeout", "30", "--exit-code-on-error", "0",
         "--loglevel", "WARNING", "--think-seconds", load.think,
         "--samples-out", str(samples_path),
     ]  # fmt: skip
@@ -403,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="load seconds per mode and round")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, alternating the modes")
     parser.add_argument("--think", default="0.5,2", help="pause between turns: MIN,MAX seconds")
+    parser.add_argument("--replicas", type=int, default=2, help="production: of each server")
     parser.add_argument("--locust", type=Path, default=find_locust(), help="locust executable")
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -411,17 +501,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown mode(s) {', '.join(unknown) or '(none)'}; choose from {MODES}")
     if args.locust is None or not args.locust.exists():
         parser.error(f"no locust at {args.locust}: `make bench-load` installs it")
-    if args.users < 1 or args.seconds < 1 or args.rounds < 1:
-        parser.error("--users, --seconds and --rounds must be at least 1")
+    if min(args.users, args.seconds, args.rounds, args.replicas) < 1:
+        parser.error("--users, --seconds, --rounds and --replicas must be at least 1")
     load = Load(args.users, args.spawn_rate, args.seconds, args.think)
     try:
         with (
             tempfile.TemporaryDirectory(prefix="concierge-load-") as tmp,
             contextlib.ExitStack() as es,
+            production_env_apart() as services,
         ):
             root = Path(tmp)
-            starters = {"embedded": embedded, "production": production}
-            stacks = [es.enter_context(starters[mode](args.model, root)) for mode in modes]
+            stacks = [
+                es.enter_context(
+                    embedded(args.model, root)
+                    if mode == "embedded"
+                    else production(args.model, root, args.replicas, services)
+                )
+                for mode in modes
+            ]
             others = frozenset(s.root for s in stacks if s.root != os.getpid())
             for stack in stacks:  # the production CLI is a child of this process too
                 if stack.root == os.getpid():

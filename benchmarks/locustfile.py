@@ -19,6 +19,7 @@ test environment) it still defines the scripts and the reply check, which the te
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -168,9 +169,13 @@ if HttpUser is not None:
         parser.add_argument(
             "--think-seconds", default="0.5,2", help="pause between turns: MIN,MAX seconds"
         )
+        parser.add_argument(
+            "--gateways", default="", help="gateway replicas (comma-separated), users spread"
+        )
         parser.add_argument("--samples-out", default="", help="write every turn here (JSON)")
 
     _samples: list[list[Any]] = []
+    _arrivals = itertools.count()
     _window: dict[str, float] = {}
 
     def _record(name: str, response_time: float, exception: Any, **_kw: Any) -> None:
@@ -205,6 +210,9 @@ if HttpUser is not None:
             low, _, high = str(self.environment.parsed_options.think_seconds).partition(",")
             self.think = (float(low), float(high or low))
             self.rng = random.Random()
+            gateways = [g for g in str(self.environment.parsed_options.gateways).split(",") if g]
+            if gateways:  # like a load balancer keeping each visitor on one replica
+                self.client.base_url = gateways[next(_arrivals) % len(gateways)]
 
         def converse(self) -> None:
             """Hold one whole conversation; stop at the first turn without a real answer."""
