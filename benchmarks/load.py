@@ -34,6 +34,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -83,6 +84,8 @@ class Run:
     samples: list[tuple[str, float, bool]] = field(default_factory=list)
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    problems: Counter[str] = field(default_factory=Counter)
+    """Why turns failed: ``kind: reason`` and how often."""
 
     def add(self, samples: Sequence[tuple[str, float, bool]], seconds: float) -> None:
         """Add one locust run's turns and duration."""
@@ -142,15 +145,22 @@ def report(runs: Mapping[str, Run]) -> str:
         total = sum(run.cpu.values())
         per_turn = f"{1000 * total / ok:.1f}" if ok else "-"
         lines.append(f"| {mode} | **all** | {total:.1f} | {per_turn} |")
+    failures = [(mode, p, n) for mode, run in runs.items() for p, n in run.problems.most_common()]
+    if failures:
+        lines += ["", "Failed turns, by reason:", ""]
+        lines += [f"- {mode}, {problem}: {n}" for mode, problem, n in failures]
     return "\n".join(lines)
 
 
-def read_samples(path: Path) -> tuple[list[tuple[str, float, bool]], float]:
-    """Read the turns and load seconds the locustfile wrote (``--samples-out``)."""
+def read_samples(path: Path) -> tuple[list[tuple[str, float, bool]], float, Counter[str]]:
+    """Read the turns, load seconds and failure reasons the locustfile wrote."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        samples = [(str(k), float(ms), bool(ok)) for k, ms, ok in data["samples"]]
-        return samples, float(data["seconds"])
+        samples = [(str(k), float(ms), bool(ok)) for k, ms, ok, *_ in data["samples"]]
+        problems = Counter(
+            f"{row[0]}: {row[3]}" for row in data["samples"] if len(row) > 3 and not row[2]
+        )
+        return samples, float(data["seconds"]), problems
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LoadError(f"locust wrote no readable samples to {path}: {error}") from error
 
@@ -190,7 +200,7 @@ def process_name(argv: Sequence[str]) -> str:
             return f"concierge {rest[0]}"
         return module
     for part in argv:
-        if Path(part).name in {"rasa", "locust"}:
+        if Path(part).name in {"rasa", "locust", "chroma"}:
             return Path(part).name
     return Path(argv[0]).name if argv else "?"
 
@@ -454,9 +464,10 @@ def run_locust(locust: Path, stack: Stack, load: Load, out: Path) -> tuple[Run, 
     after = cpu_by_process(stack.root, stack.exclude)
     if done.returncode != 0:
         raise LoadError(f"locust exited with {done.returncode} (log in {out})")
-    samples, seconds = read_samples(samples_path)
+    samples, seconds, problems = read_samples(samples_path)
     run = Run()
     run.add(samples, seconds)
+    run.problems.update(problems)
     run.add_cpu(cpu_delta(before, after))
     locust_cpu = (children_after.children_user - children_before.children_user) + (
         children_after.children_system - children_before.children_system
@@ -476,6 +487,7 @@ def measure(
         for stack in stacks:
             measured, locust_cpu = run_locust(locust, stack, load, out)
             runs[stack.mode].add(measured.samples, measured.seconds)
+            runs[stack.mode].problems.update(measured.problems)
             runs[stack.mode].add_cpu({**measured.cpu, "locust (load generator)": locust_cpu})
     return runs
 

@@ -102,7 +102,7 @@ def lead_script(rng: random.Random) -> list[Step]:
         Step(LEAD, say="head of facilities", expect="when"),
         Step(LEAD, press="This month", expect="contact you"),
         Step(LEAD, press="Yes", expect="newsletter"),
-        Step(LEAD, press="No", expect="sales rep"),
+        Step(LEAD, press="No", expect="thank you!"),  # the lead-captured reply, either wording
     ]
 
 
@@ -145,16 +145,15 @@ def reply_problem(status: int, body: Any, expect: str | None) -> str | None:
 
 
 def button_payload(body: Any, title_start: str) -> str | None:
-    """Return the payload of the last button whose title starts with ``title_start``."""
-    found = None
+    """Return the payload of the first button whose title starts with ``title_start``."""
     messages = body.get("messages") if isinstance(body, dict) else None
     for message in messages if isinstance(messages, list) else []:
         buttons = message.get("buttons") if isinstance(message, dict) else None
         for button in buttons if isinstance(buttons, list) else []:
             title, payload = button.get("title"), button.get("payload")
             if isinstance(title, str) and title.startswith(title_start) and payload:
-                found = str(payload)
-    return found
+                return str(payload)
+    return None
 
 
 try:
@@ -179,7 +178,7 @@ if HttpUser is not None:
     _window: dict[str, float] = {}
 
     def _record(name: str, response_time: float, exception: Any, **_kw: Any) -> None:
-        _samples.append([name, response_time, exception is None])
+        _samples.append([name, response_time, exception is None, str(exception or "")[:80]])
 
     def _started(**_kw: Any) -> None:
         _window["start"] = time.time()

@@ -109,6 +109,7 @@ def synthetic_run() -> load.Run:
     run.add([*faq, *lead], seconds=10.0)
     run.add_cpu({"rasa": 6.0, "bot.serve": 1.5})
     run.add_cpu({"rasa": 2.0, "locust (load generator)": 0.5})
+    run.problems.update({"lead: reply without 'when'": 1})
     return run
 
 
@@ -125,6 +126,7 @@ def test_the_report_is_a_markdown_table_per_mode_and_kind() -> None:
     )
     assert "| embedded | rasa | 8.0 | 78.4 |" in lines  # 8 s over 102 successful turns
     assert "| production | **all** | 10.0 | 98.0 |" in lines
+    assert "- embedded, lead: reply without 'when': 1" in lines
 
 
 def test_an_empty_run_reports_without_dividing_by_zero() -> None:
@@ -134,8 +136,13 @@ def test_an_empty_run_reports_without_dividing_by_zero() -> None:
 
 def test_samples_written_by_the_locustfile_are_read_back(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
-    path.write_text('{"seconds": 20.5, "samples": [["faq", 120.5, true], ["lead", 80, false]]}')
-    assert load.read_samples(path) == ([("faq", 120.5, True), ("lead", 80.0, False)], 20.5)
+    path.write_text(
+        '{"seconds": 20.5, "samples": [["faq", 120.5, true, ""], ["lead", 80, false, "status 503"],'
+        ' ["lead", 90, false, "status 503"]]}'
+    )
+    samples, seconds, problems = load.read_samples(path)
+    assert samples == [("faq", 120.5, True), ("lead", 80.0, False), ("lead", 90.0, False)]
+    assert seconds == 20.5 and problems == {"lead: status 503": 2}
     path.write_text('{"samples": []}')
     with pytest.raises(load.LoadError, match="no readable samples"):
         load.read_samples(path)
@@ -147,6 +154,7 @@ def test_process_names_come_from_command_lines() -> None:
     assert load.process_name(["/x/python", "-m", "bot.serve", "--port", "1"]) == "bot.serve"
     assert load.process_name(["/x/python", "-m", "bot.cli", "worker"]) == "concierge worker"
     assert load.process_name(["/r/python3.11", "/r/bin/rasa", "run", "--enable-api"]) == "rasa"
+    assert load.process_name(["/a/python3.11", "/a/bin/chroma", "run", "--port", "1"]) == "chroma"
     assert load.process_name([]) == "?"
 
 
