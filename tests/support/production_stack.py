@@ -3,9 +3,10 @@
 :func:`production_stack` creates two databases (the app's and Rasa's trackers), starts a
 private ``redis-server`` (lock store and the gateway's Redis, so a test may restart it), puts
 a :class:`~tests.support.tcp_proxy.TcpProxy` between every process and RabbitMQ (so a test
-may cut it) with a queue of its own, and runs the real command with replicas on free ports
-and ``--start-chroma``. At the end it stops the command (which stops its processes), kills
-any process of the run still alive, deletes the queue and drops the databases.
+may cut it) with a virtual host and a queue of its own, and runs the real command with
+replicas on free ports and ``--start-chroma``. At the end it stops the command (which stops
+its processes), kills any process of the run still alive, deletes the queue and the virtual
+host and drops the databases.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import aio_pika
 import pytest
@@ -114,8 +117,36 @@ def _processes_of_run(marker: str) -> list[int]:
     return found
 
 
-async def _delete_queue(queue: str) -> None:
-    connection = await aio_pika.connect(f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/")
+def _rabbitmqctl(*args: str) -> bool:
+    """Run ``rabbitmqctl`` (on the machine running RabbitMQ); whether it succeeded."""
+    binary = shutil.which("rabbitmqctl")
+    if binary is None:
+        return False
+    done = subprocess.run([binary, *args], capture_output=True, timeout=60, check=False)
+    return done.returncode == 0
+
+
+@contextlib.contextmanager
+def private_vhost(name: str) -> Iterator[str]:
+    """A RabbitMQ virtual host of this run (``/`` when ``rabbitmqctl`` is not available).
+
+    Rasa publishes to a fanout exchange (``rasa-exchange``): every queue bound to it in one
+    virtual host gets every deployment's events, so a run on a shared RabbitMQ would also
+    receive (and have to wade through) those of other tests and benchmarks.
+    """
+    if not _rabbitmqctl("add_vhost", name):
+        yield "/"
+        return
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield name
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+
+
+async def _delete_queue(queue: str, vhost: str) -> None:
+    path = "" if vhost == "/" else quote(vhost, safe="")
+    connection = await aio_pika.connect(f"amqp://guest:guest@{RABBITMQ[0]}:{RABBITMQ[1]}/{path}")
     async with connection:
         channel = await connection.channel()
         await channel.queue_delete(queue)
@@ -143,6 +174,8 @@ def production_stack(
         redis.start()
         cleanup.callback(redis.stop)
         proxy = cleanup.enter_context(TcpProxy(*RABBITMQ))
+        vhost = cleanup.enter_context(private_vhost(f"concierge_test_{marker}"))
+        vhost_path = "" if vhost == "/" else quote(vhost, safe="")
         rasa_port = free_ports(rasa_replicas)
         action_port = free_ports(action_server_replicas)
         gateway_port = free_ports(gateway_replicas)
@@ -156,7 +189,7 @@ def production_stack(
                 "CONCIERGE_DATABASE_URL": app_url,
                 "CONCIERGE_TRACKER_STORE_URL": "postgresql://" + tracker_url.split("://", 1)[1],
                 "CONCIERGE_REDIS_URL": redis.url,
-                "CONCIERGE_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:{proxy.port}/",
+                "CONCIERGE_RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:{proxy.port}/{vhost_path}",
                 "CONCIERGE_EVENT_BROKER_QUEUE": queue,
                 "CHROMA_HOST": "127.0.0.1",
                 "CHROMA_PORT": str(chroma_port),
@@ -198,7 +231,7 @@ def production_stack(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(10)
             with contextlib.suppress(Exception):
-                asyncio.run(_delete_queue(queue))
+                asyncio.run(_delete_queue(queue, vhost))
 
         cleanup.callback(stop)
         stack = ProductionStack(

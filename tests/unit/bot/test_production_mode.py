@@ -189,3 +189,10 @@ def test_a_replica_that_exits_is_started_again_until_the_limit(tmp_path: Path) -
         assert counter.read_text() == "xxxx"
     finally:
         supervisor.stop()
+
+
+def test_a_virtual_host_reaches_rasas_broker_inside_its_host_value(tmp_path: Path) -> None:
+    services = {**SERVICES, "rabbitmq_url": "amqp://bot:bunny@mq:5673/concierge%2Fprod"}
+    rasa = next(spec for spec in _specs(tmp_path, **services) if spec.name == "rasa")
+    assert rasa.env["CONCIERGE_EVENT_BROKER_HOST"] == "amqp://mq:5673/concierge%2Fprod"
+    assert rasa.env["CONCIERGE_EVENT_BROKER_PASSWORD"] == "bunny"
