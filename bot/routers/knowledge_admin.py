@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -316,6 +317,16 @@ async def _read_upload(upload: UploadFile, max_bytes: int) -> IncomingFile:
     return IncomingFile(name, None if problem else data, problem)
 
 
+async def _queue_job(create: Callable[..., JobView], *args: Any) -> JobView:
+    """Queue a job for an indexed source: a source that is not there is 404, a refusal 422."""
+    try:
+        return await asyncio.to_thread(create, *args)
+    except LookupError as error:
+        raise ApiError(404, str(error).strip('"')) from None
+    except JobRequestError as error:
+        raise ApiError(422, str(error)) from None
+
+
 def _run_job(jobs: KnowledgeJobs, job_id: str) -> None:
     """Run a job after the response (the worker takes it if this process stops first)."""
     try:
@@ -418,12 +429,7 @@ async def replace_source(
 ) -> JobPublic:
     """Replace a document with a new file of the same type (indexed in the background)."""
     incoming = await _read_upload(file, settings.kb_upload_max_bytes)
-    try:
-        view = await asyncio.to_thread(jobs.create_replace, source, incoming, user.email)
-    except LookupError as error:
-        raise ApiError(404, str(error).strip('"')) from None
-    except JobRequestError as error:
-        raise ApiError(422, str(error)) from None
+    view = await _queue_job(jobs.create_replace, source, incoming, user.email)
     background.add_task(_run_job, jobs, view.id)
     return _job(view)
 
@@ -437,12 +443,7 @@ async def delete_source(
     source: Annotated[str, Query(min_length=1, max_length=1000)],
 ) -> JobPublic:
     """Delete a document from the content folder and the index (in the background)."""
-    try:
-        view = await asyncio.to_thread(jobs.create_delete, source, user.email)
-    except LookupError as error:
-        raise ApiError(404, str(error).strip('"')) from None
-    except JobRequestError as error:
-        raise ApiError(422, str(error)) from None
+    view = await _queue_job(jobs.create_delete, source, user.email)
     background.add_task(_run_job, jobs, view.id)
     return _job(view)
 
