@@ -317,6 +317,10 @@ def test_host_api_queue_events_identify_images_and_shutdown(
         # "Stop contacting me" sends the customer's request as a normal message.
         page.locator("#concierge-stop").click()
         expect(page.locator(USER).last).to_have_text("stop contacting me")
+        for _ in range(100):  # the bubble is shown before the request reaches the stand-in
+            if fake_rasa.requests[-1]["body"]["message"] == "stop contacting me":
+                break
+            page.wait_for_timeout(50)
         assert fake_rasa.requests[-1]["body"]["message"] == "stop contacting me"
 
         page.evaluate("Concierge('shutdown')")
