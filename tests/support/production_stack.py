@@ -63,16 +63,21 @@ class ProductionStack:
         return "\n".join(text[-lines:])
 
 
+_HANDED_OUT: set[int] = set()
+"""Ports this process already gave a stack: the kernel may offer them again before the
+processes bind them (a Rasa replica and an action server once got the same port)."""
+
+
 def free_ports(count: int) -> int:
-    """Return the first of ``count`` consecutive free ports on 127.0.0.1."""
+    """Return the first of ``count`` consecutive free ports on 127.0.0.1, not handed out yet."""
     for _ in range(200):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = int(probe.getsockname()[1])
         if base + count > 65535:
             continue
-        taken = False
-        for port in range(base, base + count):
+        taken = not _HANDED_OUT.isdisjoint(range(base, base + count))
+        for port in range(base, base + count) if not taken else ():
             with socket.socket() as probe:
                 try:
                     probe.bind(("127.0.0.1", port))
@@ -80,6 +85,7 @@ def free_ports(count: int) -> int:
                     taken = True
                     break
         if not taken:
+            _HANDED_OUT.update(range(base, base + count))
             return base
     raise RuntimeError(f"no {count} consecutive free ports")
 
