@@ -1,0 +1,82 @@
+"""Rasa's REST channel, except that a turn that raised answers HTTP 500 instead of ``[]``.
+
+Rasa's ``RestInput`` catches every exception raised while a message is handled (the Redis
+lock store or the tracker database unreachable, say), logs it with the message text and
+answers 200 with the messages collected so far, usually none. The gateway cannot tell that
+from a turn that legitimately had no reply, so the customer got nothing instead of the
+fallback text. :class:`RestInput` answers such a turn with 500 and
+``{"error": "the turn failed", "reason": "<exception class>"}``, which the gateway turns
+into the fallback text with a 503, and logs it without the text or the sender.
+
+Everything else is Rasa's: the channel name (``rest``, so the URL stays
+``/webhooks/rest/webhook``), how sender, text, ``input_channel`` and metadata are read, the
+``stream=true`` path, and a cancelled (timed out) turn answering the messages so far. Only
+the webhook route is written here, since Rasa builds it inside ``blueprint()``.
+``credentials.yml`` names this class in place of ``rest:``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import rasa.utils.endpoints
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput as RasaRestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+TURN_FAILED_STATUS = 500
+TURN_FAILED_ERROR = "the turn failed"
+
+
+class RestInput(RasaRestInput):  # type: ignore[misc]
+    """Rasa's ``rest`` channel; a turn that raised is a 500 with the exception's class."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's health and webhook routes, the webhook answering a failed turn with 500."""
+        module = inspect.getmodule(self)
+        webhook = Blueprint(
+            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
+        )
+
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        # Any: an HTTPResponse, or Sanic 21.12's ResponseStream. mypy runs in the app's
+        # environment, whose Sanic (rasa-sdk's, 25.x) has no ``response.stream``.
+        async def receive(request: Request) -> Any:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            input_channel = self._extract_input_channel(request)
+            metadata = self.get_metadata(request)
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                stream = self.stream_response(
+                    on_new_message, text, sender_id, input_channel, metadata
+                )
+                return response.stream(stream, content_type="text/event-stream")  # type: ignore[attr-defined]
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, sender_id, input_channel=input_channel, metadata=metadata
+            )
+            try:
+                await on_new_message(message)
+            except CancelledError:  # as Rasa: a timed-out turn answers what it has so far
+                logger.error("rest.turn.timeout")
+            except Exception as error:
+                reason = type(error).__name__
+                logger.exception("rest.turn.failed reason=%s", reason)
+                return response.json(
+                    {"error": TURN_FAILED_ERROR, "reason": reason}, status=TURN_FAILED_STATUS
+                )
+            return response.json(collector.messages)
+
+        webhook.add_route(health, "/", methods=["GET"])
+        webhook.add_route(receive, "/webhook", methods=["POST"])
+        return webhook

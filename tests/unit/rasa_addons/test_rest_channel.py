@@ -1,0 +1,121 @@
+"""credentials.yml's REST channel: a turn that raised is a 500, everything else is Rasa's.
+
+Rasa lives in its own environment, so ``rest_channel_check.py`` (next to this file) runs
+there: it builds the channels from credentials.yml with Rasa's own functions, serves them on
+a Sanic app in front of a stand-in agent, posts to the webhook and prints what it got. The
+same is done with Rasa's plain ``rest:`` to show what the project's channel changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
+pytestmark = pytest.mark.slow
+
+
+def run_check(credentials: Path) -> dict[str, Any]:
+    """The check's report on ``credentials``, from Rasa's environment."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
+           "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-m", "tests.unit.rasa_addons.rest_channel_check", str(credentials)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reports on credentials.yml and on Rasa's own ``rest:`` channel."""
+    if not RASA_PYTHON.exists():
+        pytest.fail("Rasa's environment is missing: run `make install`")
+    rasas_own = tmp_path_factory.mktemp("credentials") / "credentials.yml"
+    rasas_own.write_text("rest:\n", encoding="utf-8")
+    return run_check(ROOT / "credentials.yml"), run_check(rasas_own)
+
+
+@pytest.fixture(scope="module")
+def report(reports: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    return reports[0]
+
+
+def test_credentials_name_the_projects_channel_under_rasas_name(report: dict[str, Any]) -> None:
+    assert report["channels"] == ["rasa_addons.rest_channel.RestInput"]
+    assert report["names"] == ["rest"]  # so the URL stays /webhooks/rest/webhook
+    assert report["health"] == {"status": 200, "json": {"status": "ok"}}
+
+
+def test_a_turn_that_raised_is_a_500_naming_the_exception(report: dict[str, Any]) -> None:
+    assert report["failed"]["status"] == 500
+    assert report["failed"]["json"] == {"error": "the turn failed", "reason": "LockStoreDown"}
+
+
+def test_rasas_own_channel_answers_the_same_failure_with_an_empty_200(
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, rasa = reports
+    assert rasa["channels"] == ["rasa.core.channels.rest.RestInput"]
+    assert (rasa["failed"]["status"], rasa["failed"]["json"]) == (200, [])
+
+
+def test_a_turn_with_replies_answers_them(report: dict[str, Any]) -> None:
+    assert report["reply"]["status"] == 200
+    assert report["reply"]["json"] == [
+        {"recipient_id": report["sender"], "text": "Hello!"},
+        {
+            "recipient_id": report["sender"],
+            "text": "Pick one",
+            "buttons": [{"title": "Yes", "payload": "/affirm"}],
+        },
+    ]
+    assert report["after_failure"] == report["reply"], "a failure leaves the next turn alone"
+
+
+def test_a_turn_without_a_reply_is_an_empty_200(report: dict[str, Any]) -> None:
+    assert (report["silent"]["status"], report["silent"]["json"]) == (200, [])
+
+
+def test_a_cancelled_turn_answers_what_it_had_as_rasa_does(
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    ours, rasa = reports
+    assert ours["cancelled"]["status"] == 200
+    assert ours["cancelled"]["json"] == [{"recipient_id": ours["sender"], "text": "Partial"}]
+    assert ours["cancelled"] == rasa["cancelled"]
+
+
+def test_streaming_sender_channel_and_metadata_are_rasas(
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    ours, rasa = reports
+    assert ours["streamed"]["content_type"] == "text/event-stream"
+    lines = [json.loads(line) for line in ours["streamed"]["raw"].splitlines()]
+    assert [line["text"] for line in lines] == ["Hello!", "Pick one"]
+    assert ours["streamed"] == rasa["streamed"]
+    assert ours["seen"] == rasa["seen"]
+    assert ours["seen"][1]["metadata"] == {"channel": "web"}
+    assert ours["seen"][1]["input_channel"] == "rest"
+    assert ours["seen"][4]["input_channel"] == "telegram"  # given in the body
+
+
+def test_the_failure_is_logged_with_its_traceback_but_without_text_or_sender(
+    report: dict[str, Any],
+) -> None:
+    failed = [line for line in report["logs"] if line["message"].startswith("rest.turn.failed")]
+    assert len(failed) == 1
+    assert failed[0]["level"] == "ERROR"
+    assert failed[0]["traceback"] is True
+    assert "LockStoreDown" in failed[0]["formatted"]
+    for line in report["logs"]:
+        assert report["failing_text"] not in line["formatted"]
+        assert report["sender"] not in line["formatted"]
