@@ -159,7 +159,8 @@ def create_app(
                 settings.rasa_timeout_seconds,
                 token.get_secret_value() if token else None,
             )
-            handoff = handoff_service_for(settings, http, engine, connectors, realtime)
+            # the handoff's tracker appends share the pool: every replica, same failover
+            handoff = handoff_service_for(settings, rasa, engine, connectors, realtime)
             app.state.gateway = GatewayState(
                 settings=settings,
                 http=http,

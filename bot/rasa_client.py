@@ -1,4 +1,8 @@
-"""A thin client for the Rasa server: its REST webhook for messages, ``/status`` for health.
+"""A thin client for the Rasa server: the REST webhook, ``/status`` and the tracker API.
+
+Messages go to the REST webhook, health to ``/status``; a conversation's tracker is read
+(``GET /conversations/{id}/tracker``) and appended to (``POST .../tracker/events``, the
+handoff's human turns).
 
 Every failure becomes a typed error (:class:`RasaUnavailable`, :class:`RasaTimeout`,
 :class:`RasaBadResponse`) so the routers answer the customer politely instead of hanging.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +30,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/rest/webhook"
 STATUS_PATH = "/status"
 TRACKER_PATH = "/conversations/{conversation_id}/tracker"
+EVENTS_PATH = "/conversations/{conversation_id}/tracker/events"
 STATUS_TIMEOUT_SECONDS = 2.0
 
 
@@ -100,6 +106,29 @@ class RasaClient:
             raise RasaBadResponse(f"expected a JSON object tracker, got {type(data).__name__}")
         return data
 
+    async def append_events(
+        self,
+        conversation_id: str,
+        events: list[dict[str, Any]],
+        timeout_seconds: float | None = None,
+    ) -> None:
+        """Append ``events`` to the conversation's tracker (``POST .../tracker/events``).
+
+        Raises :class:`RasaUnavailable` (or a subclass) when Rasa does not take them. Rasa's
+        answer (the tracker) is not wanted: ``include_events=NONE`` keeps it small.
+        """
+        path = EVENTS_PATH.format(conversation_id=quote(conversation_id, safe=""))
+        timeout = self.timeout_seconds if timeout_seconds is None else timeout_seconds
+        await self._request(
+            "POST",
+            path,
+            timeout,
+            json=events,
+            api=True,
+            label=EVENTS_PATH,
+            params={"include_events": "NONE"},
+        )
+
     async def _request(
         self,
         method: str,
@@ -108,9 +137,10 @@ class RasaClient:
         json: Any = None,
         api: bool = False,
         label: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> Any:
         return await self._request_at(
-            self.base_url, method, path, timeout_seconds, json, api, label
+            self.base_url, method, path, timeout_seconds, json, api, label, params
         )
 
     async def _request_at(
@@ -122,23 +152,28 @@ class RasaClient:
         json: Any = None,
         api: bool = False,
         label: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> Any:
         url = f"{base_url}{path}"
         label = label or path
-        params = {"token": self._auth_token} if api and self._auth_token else None
+        query = dict(params or {})
+        if api and self._auth_token:
+            query["token"] = self._auth_token
         try:
             # httpx's timeout applies per operation; wait_for bounds the whole exchange.
             response = await asyncio.wait_for(
-                self._http.request(method, url, json=json, params=params, timeout=timeout_seconds),
+                self._http.request(
+                    method, url, json=json, params=query or None, timeout=timeout_seconds
+                ),
                 timeout=timeout_seconds,
             )
         except httpx.ConnectError as error:  # refused, unknown host: the request was not sent
-            reason = f"{type(error).__name__}({_redact(str(error), self._auth_token)!r})"
+            reason = self._reason(error, path, label)
             raise RasaNotConnected(f"cannot reach Rasa at {base_url}: {reason}") from error
         except (TimeoutError, httpx.TimeoutException) as error:
             raise RasaTimeout(f"no answer from Rasa within {timeout_seconds:g} s") from error
         except httpx.HTTPError as error:
-            reason = f"{type(error).__name__}({_redact(str(error), self._auth_token)!r})"
+            reason = self._reason(error, path, label)
             raise RasaUnavailable(f"cannot reach Rasa at {base_url}: {reason}") from error
         if not response.is_success:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} on {label}")
@@ -146,6 +181,11 @@ class RasaClient:
             return response.json()
         except ValueError as error:
             raise RasaBadResponse(f"Rasa answered something that is not JSON on {label}") from error
+
+    def _reason(self, error: Exception, path: str, label: str) -> str:
+        """Describe ``error`` without the token, nor the conversation id a URL in it may name."""
+        text = _redact(str(error), self._auth_token).replace(path, label)
+        return f"{type(error).__name__}({text!r})"
 
 
 def _redact(text: str, secret: str | None) -> str:

@@ -1,5 +1,8 @@
 """The gateway's client of several Rasa replicas: one per request, the next one if it is down.
 
+Every caller of Rasa in the gateway and the Telegram poller goes through it: chat turns, the
+handoff's tracker appends, tracker reads and ``/status``.
+
 Each request goes to the next replica in turn (round robin). When no connection to that
 replica can be opened (refused, unknown host: :class:`RasaNotConnected`, so nothing was sent)
 the same request goes to the following replica, and so on once around the list. A request
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -51,13 +54,14 @@ class RasaPool(RasaClient):
         json: Any = None,
         api: bool = False,
         label: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> Any:
         first = next(self._turn) % len(self.base_urls)
         order = self.base_urls[first:] + self.base_urls[:first]
         for index, base_url in enumerate(order):
             try:
                 return await self._request_at(
-                    base_url, method, path, timeout_seconds, json, api, label
+                    base_url, method, path, timeout_seconds, json, api, label, params
                 )
             except RasaNotConnected:
                 if index == len(order) - 1:

@@ -25,13 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
-import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.rasa_client import RasaUnavailable
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.services.business_hours import BusinessHours
 from bot.services.realtime import RealtimeHub
 from channels.base import Channel, Undeliverable
@@ -54,7 +52,6 @@ from core.storage.models import Lead, as_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
-EVENTS_PATH = "/conversations/{conversation_id}/tracker/events"
 CUSTOMER_TURN_INTENT = "handoff_customer_turn"
 """Intent name on the ``user`` events of human turns (outside the domain: no policy reads it)."""
 LEAVE_MESSAGE = Button("Leave my email", "/leave_email")
@@ -322,35 +319,20 @@ class HandoffStore:
 
 
 class TrackerEvents:
-    """Appends events to a conversation's Rasa tracker through Rasa's HTTP API."""
+    """Appends events to a conversation's Rasa tracker through Rasa's HTTP API.
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        rasa_url: str,
-        auth_token: str | None,
-        timeout_seconds: float = 5.0,
-    ) -> None:
-        """Call Rasa at ``rasa_url`` with its ``--auth-token``."""
-        self.http = http
-        self.rasa_url = rasa_url.rstrip("/")
-        self.auth_token = auth_token
-        self.timeout_seconds = timeout_seconds
+    It goes through the gateway's :class:`~bot.rasa_client.RasaClient`, so with several
+    replicas (a :class:`~bot.rasa_pool.RasaPool`) appends are balanced and skip a replica
+    that refuses connections, like chat turns.
+    """
+
+    def __init__(self, rasa: RasaClient) -> None:
+        """Append through ``rasa`` (its URL or replicas, ``--auth-token`` and time budget)."""
+        self.rasa = rasa
 
     async def append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Append ``events``; raise :class:`RasaUnavailable` when Rasa does not take them."""
-        path = EVENTS_PATH.format(conversation_id=quote(conversation_id, safe=""))
-        params = {"include_events": "NONE"}
-        if self.auth_token:
-            params["token"] = self.auth_token
-        try:
-            response = await self.http.post(
-                f"{self.rasa_url}{path}", json=events, params=params, timeout=self.timeout_seconds
-            )
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"cannot reach Rasa: {type(error).__name__}") from error
-        if not response.is_success:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} on {EVENTS_PATH}")
+        await self.rasa.append_events(conversation_id, events)
 
 
 def customer_event(incoming: IncomingMessage, handoff_id: str) -> list[dict[str, Any]]:
@@ -685,13 +667,15 @@ class HandoffService:
 
 def handoff_service_for(
     settings: Settings,
-    http: httpx.AsyncClient,
+    rasa: RasaClient,
     engine: Engine,
     channels: Mapping[str, Channel],
     realtime: RealtimeHub | None = None,
 ) -> HandoffService:
-    """Build the service from the settings (raises ``HoursError`` on bad business hours)."""
-    token = settings.rasa_auth_token
+    """Build the service from the settings (raises ``HoursError`` on bad business hours).
+
+    ``rasa`` is the process's Rasa client (a pool over the replicas when there are several).
+    """
     hours = BusinessHours.parse(
         settings.handoff_timezone,
         settings.handoff_days,
@@ -700,12 +684,7 @@ def handoff_service_for(
     )
     return HandoffService(
         HandoffStore(engine),
-        TrackerEvents(
-            http,
-            settings.rasa_url,
-            token.get_secret_value() if token else None,
-            settings.rasa_timeout_seconds,
-        ),
+        TrackerEvents(rasa),
         channels,
         hours,
         settings.handoff_max_wait_seconds,

@@ -16,7 +16,7 @@ import httpx
 from telegram.error import Conflict, RetryAfter, TelegramError
 
 from bot.messages import fallback_message, fallback_text
-from bot.rasa_client import RasaClient
+from bot.rasa_pool import rasa_client_for
 from bot.services.conversation import ConversationService
 from bot.services.handoff import handoff_service_for
 from bot.services.realtime import RealtimeHub
@@ -76,16 +76,17 @@ async def poll(
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(settings.rasa_timeout_seconds), trust_env=False, transport=transport
     ) as http:
-        rasa = RasaClient(
+        rasa = rasa_client_for(  # several replicas (CONCIERGE_RASA_URLS): balanced, failover
             http,
             settings.rasa_url,
+            settings.rasa_urls,
             settings.rasa_timeout_seconds,
-            auth_token=token.get_secret_value() if token else None,
+            token.get_secret_value() if token else None,
         )
         conversation = ConversationService(
             rasa,
             fallback_message(fallback_text(settings.company)),
-            handoff_service_for(settings, http, engine, _reachable(channel, realtime), realtime),
+            handoff_service_for(settings, rasa, engine, _reachable(channel, realtime), realtime),
         )
         updates = TelegramUpdates(
             channel, conversation, engine, settings.telegram_update_ttl_seconds
