@@ -23,10 +23,6 @@ SENDER = "conversation-5f0c2a9e"
 FAILING_TEXT = "my secret order number is 4711"
 
 
-class LockStoreDown(Exception):
-    """What a lock store raises when its server is gone (the message names no one)."""
-
-
 class StandInAgent:
     """Rasa's agent as the channel sees it: ``handle_message`` by the message text."""
 
@@ -44,7 +40,16 @@ class StandInAgent:
         )
         out = message.output_channel
         if message.text == FAILING_TEXT:
-            raise LockStoreDown("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+            from rasa.core.lock_store import LockError
+
+            # Rasa's own words for a lock it could not take, which name the conversation,
+            # caused here by an error that quotes the message
+            try:
+                raise ConnectionError(f"Error 111 while sending {message.text!r}")
+            except ConnectionError as error:
+                raise LockError(
+                    f"Could not acquire lock for conversation_id '{message.sender_id}'."
+                ) from error
         if message.text == "reply":
             await out.send_text_message(message.sender_id, "Hello!")
             await out.send_text_with_buttons(
@@ -68,7 +73,6 @@ class Records(logging.Handler):
             {
                 "level": record.levelname,
                 "message": record.getMessage(),
-                "traceback": record.exc_info is not None,
                 "formatted": self.format(record),
             }
         )

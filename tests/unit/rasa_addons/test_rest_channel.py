@@ -57,7 +57,7 @@ def test_credentials_name_the_projects_channel_under_rasas_name(report: dict[str
 
 def test_a_turn_that_raised_is_a_500_naming_the_exception(report: dict[str, Any]) -> None:
     assert report["failed"]["status"] == 500
-    assert report["failed"]["json"] == {"error": "the turn failed", "reason": "LockStoreDown"}
+    assert report["failed"]["json"] == {"error": "the turn failed", "reason": "LockError"}
 
 
 def test_rasas_own_channel_answers_the_same_failure_with_an_empty_200(
@@ -114,8 +114,13 @@ def test_the_failure_is_logged_with_its_traceback_but_without_text_or_sender(
     failed = [line for line in report["logs"] if line["message"].startswith("rest.turn.failed")]
     assert len(failed) == 1
     assert failed[0]["level"] == "ERROR"
-    assert failed[0]["traceback"] is True
-    assert "LockStoreDown" in failed[0]["formatted"]
+    logged = failed[0]["formatted"]
+    assert logged.startswith("ERROR rasa_addons.rest_channel rest.turn.failed reason=LockError\n")
+    assert logged.count("Traceback (most recent call last):") == 2  # the lock error's cause too
+    assert "The above exception was the direct cause of the following exception:" in logged
+    assert "in handle_message" in logged  # the frames are there
+    assert "ConnectionError: Error 111 while sending '<redacted>'" in logged
+    assert "LockError: Could not acquire lock for conversation_id '<redacted>'." in logged
     for line in report["logs"]:
         assert report["failing_text"] not in line["formatted"]
         assert report["sender"] not in line["formatted"]
