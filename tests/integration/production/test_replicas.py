@@ -9,7 +9,9 @@ servers, two gateways and the worker. The tests run in order on it:
    order, none twice; ``app_events`` (filled by the worker from RabbitMQ) holds the same.
 2. One Rasa replica SIGKILLed mid-run: the other carries on; only turns in flight fail, and
    politely (the fallback text in a 503); the supervisor starts the replica again.
-3. Redis restarted: Rasa (lock store) and the gateways (rate limits) recover without restarts.
+3. Redis down: a turn gets the fallback text in a 503 (Rasa's REST channel reports the failed
+   turn, rasa_addons/rest_channel.py); once it is back, the same conversation is answered,
+   and Rasa (lock store) and the gateways (rate limits) recover without restarts.
 4. RabbitMQ unreachable for a while (the TCP proxy cut): once back, no event is missing.
 5. Two outbox workers on PostgreSQL at once: no lead delivered twice.
 
@@ -183,6 +185,13 @@ def run_conversations(
             for index in range(count)
         ]
         return [future.result() for future in futures]
+
+
+def reply_of(response: httpx.Response) -> Turn:
+    """A gateway answer as a :class:`Turn` (status and reply texts; no timings)."""
+    body = response.json() if response.content else {}
+    replies = [str(m.get("text") or "") for m in body.get("messages", [])]
+    return Turn("", response.status_code, replies, 0.0, 0.0)
 
 
 def assert_polite(turn: Turn) -> None:
@@ -367,15 +376,31 @@ def test_redis_restarted_rasa_and_the_gateways_recover_without_a_restart(
     # (the second Rasa replica may be restarting after the previous test: not compared)
     ports = [int(url.rsplit(":", 1)[1]) for url in stack.gateway_urls + stack.rasa_urls[:1]]
     before = {port: listening_pid(port) for port in ports}
-    stack.redis.kill()
-    try:
-        with httpx.Client(base_url=stack.gateway_urls[0], timeout=TURN_TIMEOUT) as client:
-            response = ChatSession(client).post("Hi there!")
-        # never a 500: Rasa's REST channel answers a turn it cannot lock with no messages
-        # (200, empty); a timeout is the gateway's 503 with the fallback
-        assert response.status_code in (200, 503), response.text
-    finally:
-        stack.redis.start()
+    with httpx.Client(base_url=stack.gateway_urls[0], timeout=TURN_TIMEOUT) as client:
+        chat = ChatSession(client)
+        stack.redis.kill()
+        try:
+            # Rasa's lock store cannot reach Redis, so the turn fails; the project's REST
+            # channel (rasa_addons/rest_channel.py) answers 500 instead of Rasa's empty 200,
+            # and the customer reads the fallback text in a 503, never an empty reply
+            down = reply_of(chat.post("Hi there!"))
+            assert down.status == 503, (down.status, down.replies)
+            assert down.replies == [FALLBACK_TEXT]
+            assert chat.conversation_id and chat.token, "the 503 starts the conversation"
+        finally:
+            stack.redis.start()
+        # and it was that failure, not a slow Rasa (a timeout is the same 503)
+        rasa_logs = "".join(
+            path.read_text(errors="replace") for path in (stack.data_dir / "logs").glob("rasa*")
+        )
+        assert "rest.turn.failed reason=LockError" in rasa_logs
+        # the same conversation goes on once Redis is back (its lock store reconnects)
+        deadline = time.monotonic() + 60
+        while (again := reply_of(chat.post("How much is shipping?"))).status != 200:
+            assert again.status == 503 and again.replies == [FALLBACK_TEXT], again
+            assert time.monotonic() < deadline, "no answer a minute after Redis came back"
+            time.sleep(LOCK_LIFETIME_SECONDS)
+        assert again.replies and all(again.replies) and again.replies != [FALLBACK_TEXT]
     deadline = time.monotonic() + 60
     while True:
         conversations = run_conversations(stack, 4)
