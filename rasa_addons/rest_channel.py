@@ -15,6 +15,10 @@ Everything else is Rasa's: the channel name (``rest``, so the URL stays
 the routes are written here, since Rasa builds them inside ``blueprint()``; they call Rasa's
 methods for everything but the failure. ``credentials.yml`` names this class in place of
 ``rest:``.
+
+Creating the channel also makes Rasa validate action server responses against a schema
+compiled once (``rasa_addons.action_results``): this channel is what every ``rasa run`` of
+the project builds from its own files.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from rasa_addons.action_results import validate_with_compiled_schema
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +80,12 @@ def failure_details(error: BaseException, *private: object) -> str:
 
 class RestInput(RasaRestInput):  # type: ignore[misc]
     """Rasa's ``rest`` channel; a turn that raised is a 500 with the exception's class."""
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        """Create the channel as Rasa does; validate action responses with a compiled schema."""
+        validate_with_compiled_schema()
+        return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's health and webhook routes, the webhook answering a failed turn with 500."""

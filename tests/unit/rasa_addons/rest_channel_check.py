@@ -96,7 +96,12 @@ async def check(credentials: Path) -> dict[str, Any]:
     project_logger.addHandler(records)
     project_logger.setLevel(logging.DEBUG)
 
+    from rasa.core.actions.action import RemoteAction
+
+    from rasa_addons.action_results import validate_action_result
+
     channels = create_http_input_channels(None, str(credentials))
+    compiled = RemoteAction._validate_action_result is validate_action_result
     app = Sanic("rest_channel_check", configure_logging=False)
     agent = StandInAgent()
     app.ctx.agent = agent
@@ -112,6 +117,7 @@ async def check(credentials: Path) -> dict[str, Any]:
     out: dict[str, Any] = {
         "channels": [f"{type(c).__module__}.{type(c).__qualname__}" for c in channels],
         "names": [c.name() for c in channels],
+        "compiled_validation": compiled,
     }
     try:
         async with aiohttp.ClientSession() as http:

@@ -124,3 +124,11 @@ def test_the_failure_is_logged_with_its_traceback_but_without_text_or_sender(
     for line in report["logs"]:
         assert report["failing_text"] not in line["formatted"]
         assert report["sender"] not in line["formatted"]
+
+
+def test_the_channel_makes_rasa_validate_action_responses_with_a_compiled_schema(
+    reports: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    ours, rasas_own = reports
+    assert ours["compiled_validation"] is True
+    assert rasas_own["compiled_validation"] is False
