@@ -12,13 +12,14 @@ from rasa_sdk.types import DomainDict
 from actions import store
 from actions.common import channel_of, latest_intent, previous_customer_text
 from core.logging import sender_ref
+from core.messages import HANDOFF_REQUESTED
 
 logger = logging.getLogger(__name__)
 
 HANDOFF_RESPONSE = "utter_handoff"
 
 
-HANDOFF_MARKER = {"kind": "handoff_requested"}
+HANDOFF_MARKER = {"kind": HANDOFF_REQUESTED}
 """The custom payload of the reply that records a handoff request."""
 
 

@@ -10,6 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+HANDOFF_REQUESTED = "handoff_requested"
+"""``custom.kind`` of the reply that records a request for a person.
+
+The action server's ``action_handoff_to_human`` sends it; the gateway looks for a recorded
+request only after a turn whose replies carry it.
+"""
+
 
 @dataclass(frozen=True)
 class IncomingMessage:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.messages import fallback_message, normalize
 from bot.rasa_client import RasaBadResponse, RasaClient, RasaTimeout, RasaUnavailable
-from bot.services.handoff import HandoffService
+from bot.services.handoff import HandoffService, asked_for_person
 from channels.base import Channel, PendingReplies, Undeliverable
 from core.logging import sender_ref
 from core.messages import IncomingMessage, OutgoingMessage
@@ -118,7 +118,8 @@ class ConversationService:
             held = await self._gate(incoming)
             if held is None:
                 replies = await self.converse(incoming, trusted=trusted)
-                replies = [*replies, *await self._after_turn(incoming)]
+                if asked_for_person(replies):  # only that reply's turn recorded a request
+                    replies = [*replies, *await self._after_turn(incoming)]
             else:
                 replies = held
         except RasaUnavailable:
@@ -147,7 +148,10 @@ class ConversationService:
             raise
 
     async def _after_turn(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
-        """Open the handoff a turn asked for; return any message about it."""
+        """Open the handoff a turn asked for; return any message about it.
+
+        A request the database failed to take stays open, and the sweep opens it.
+        """
         if self.handoff is None:
             return []
         try:

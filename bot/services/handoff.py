@@ -1,10 +1,13 @@
 """Human takeover, one state machine for every channel: bot, waiting, person active, back, closed.
 
 - **Trigger**: the action server records a ``handoff_requests`` row when the customer asks
-  for a person (or the fallback hands over); after each turn :meth:`HandoffService.after_turn`
-  turns a new row into a ``waiting`` handoff. Outside business hours no handoff opens: the
-  customer is told when people answer and offered to leave a message (the domain's
-  ``/leave_email`` flow, which records a ticket).
+  for a person (or the fallback hands over) and marks its reply ``custom.kind ==
+  "handoff_requested"``; after a turn with that reply :meth:`HandoffService.after_turn` turns
+  the row into a ``waiting`` handoff (other turns never read the table). A request whose
+  turn never answered the gateway (Rasa timed out, a 500) is opened by the periodic sweep
+  (:meth:`HandoffService.open_orphaned_requests`) once it is older than a grace period.
+  Outside business hours no handoff opens: the customer is told when people answer and
+  offered to leave a message (the domain's ``/leave_email`` flow, which records a ticket).
 - **Gate**: while a handoff is ``waiting`` or ``active`` the customer's messages never reach
   Rasa's NLU. :meth:`HandoffService.gate` appends each one to the conversation's Rasa tracker
   as a ``user`` event (``POST /conversations/{id}/tracker/events``) and the bot says nothing;
@@ -36,7 +39,7 @@ from channels.base import Channel, Undeliverable
 from channels.telegram import RepReply, TelegramChannel
 from core.config import Settings
 from core.logging import sender_ref
-from core.messages import Button, IncomingMessage, OutgoingMessage
+from core.messages import HANDOFF_REQUESTED, Button, IncomingMessage, OutgoingMessage
 from core.storage import HandoffRequest, session_scope
 from core.storage.handoff import (
     ACTIVE,
@@ -63,6 +66,15 @@ HOT_GRADE = "hot"
 REQUEST_OPEN = "open"
 REQUEST_QUEUED = "queued"
 REQUEST_AFTER_HOURS = "after_hours"
+MIN_ORPHAN_GRACE_SECONDS = 30.0
+"""Shortest age of an open request before the sweep takes it from the turn that recorded it."""
+ORPHANS_PER_SWEEP = 100
+"""Most conversations with orphaned requests one sweep acts on (the next sweep takes the rest)."""
+
+
+def asked_for_person(messages: Sequence[OutgoingMessage]) -> bool:
+    """Return whether one of Rasa's replies says the turn recorded a request for a person."""
+    return any(m.custom.get("kind") == HANDOFF_REQUESTED for m in messages)
 
 
 class HandoffError(Exception):
@@ -299,23 +311,45 @@ class HandoffStore:
             return found
 
     def take_requests(self, conversation_id: str, status: str) -> list[HandoffRequest]:
-        """Mark the conversation's open handoff requests ``status``; return them."""
+        """Claim the conversation's open handoff requests: mark them ``status``, return them.
+
+        One conditional ``UPDATE ... WHERE status = 'open' RETURNING``: of two callers (a
+        turn and the sweep, or the sweeps of two replicas) only one gets each row. On
+        PostgreSQL the second waits for the first's row locks, finds the rows no longer
+        open and changes none; SQLite runs one writer at a time. Oldest first.
+        """
         with session_scope(self.engine) as session:
             rows = list(
                 session.scalars(
-                    select(HandoffRequest)
+                    update(HandoffRequest)
                     .where(
                         HandoffRequest.sender_id == conversation_id,
                         HandoffRequest.status == REQUEST_OPEN,
                     )
-                    .order_by(HandoffRequest.created_at)
+                    .values(status=status)
+                    .returning(HandoffRequest),
+                    execution_options={"synchronize_session": False},
                 ).all()
             )
-            for row in rows:
-                row.status = status
-            session.flush()
             session.expunge_all()
-            return rows
+        return sorted(rows, key=lambda r: (as_utc(r.created_at), r.id))
+
+    def orphaned_requests(self, before: datetime, limit: int = ORPHANS_PER_SWEEP) -> dict[str, str]:
+        """Return the conversations with requests still open since ``before``, with the channel.
+
+        Each conversation once (oldest request first), with the channel of its latest one.
+        """
+        with session_scope(self.engine) as session:
+            rows = session.execute(
+                select(HandoffRequest.sender_id, HandoffRequest.channel)
+                .where(HandoffRequest.status == REQUEST_OPEN, HandoffRequest.created_at < before)
+                .order_by(HandoffRequest.created_at, HandoffRequest.id)
+                .limit(limit)
+            ).all()
+        found: dict[str, str] = {}
+        for sender_id, channel in rows:
+            found[sender_id] = channel
+        return found
 
 
 class TrackerEvents:
@@ -392,16 +426,20 @@ class HandoffService:
         max_wait_seconds: int = 300,
         realtime: RealtimeHub | None = None,
         rep_group: TelegramChannel | None = None,
+        orphan_grace_seconds: float = MIN_ORPHAN_GRACE_SECONDS,
     ) -> None:
         """Keep handoffs in ``store``, turns in ``tracker``; reach customers by ``channels``.
 
         ``rep_group`` is the Telegram bot whose ``agent_chat_id`` group hears of new handoffs.
+        ``orphan_grace_seconds`` is how old an open request must be before the sweep opens
+        it: longer than a turn can take, so the turn that recorded it acts on it first.
         """
         self.store = store
         self.tracker = tracker
         self.channels = channels
         self.hours = hours
         self.max_wait = timedelta(seconds=max_wait_seconds)
+        self.orphan_grace = timedelta(seconds=orphan_grace_seconds)
         self.realtime = realtime
         self.rep_group = rep_group if rep_group and rep_group.agent_chat_id is not None else None
 
@@ -466,26 +504,72 @@ class HandoffService:
         return done
 
     async def after_turn(self, incoming: IncomingMessage) -> list[OutgoingMessage]:
-        """Open a handoff for a request the turn recorded; return extra messages to show."""
+        """Open a handoff for a request the turn recorded; return extra messages to show.
+
+        The conversation service calls it only after a turn whose replies carry
+        ``custom.kind == "handoff_requested"`` (:func:`asked_for_person`).
+        """
         now = utcnow()
+        outcome = await self._take_requests(incoming.sender_id, incoming.channel, now)
+        if outcome != REQUEST_AFTER_HOURS:
+            return []
+        return await self._offer_message(incoming.sender_id, now, waited=False)
+
+    async def open_orphaned_requests(self) -> int:
+        """Act on requests whose turn never reached the gateway, as :meth:`after_turn` would.
+
+        A request still ``open`` after the grace period was recorded in a turn whose reply
+        the gateway did not get (Rasa timed out, answered 500): within business hours its
+        handoff opens (and the reps' group hears of it); outside them the customer's chat
+        gets the offer to leave a message. Every replica may run this; taking the requests
+        is the claim, so one of them acts on each. Returns how many conversations it acted on.
+        """
+        now = utcnow()
+        orphans = await asyncio.to_thread(self.store.orphaned_requests, now - self.orphan_grace)
+        done = 0
+        for conversation_id, channel in orphans.items():
+            outcome = await self._take_requests(conversation_id, channel, now)
+            if outcome is None:
+                continue  # a turn or another replica took them meanwhile
+            done += 1
+            logger.info(
+                "handoff.orphan_taken sender=%s channel=%s outcome=%s",
+                sender_ref(conversation_id),
+                channel,
+                outcome,
+            )
+            if outcome != REQUEST_AFTER_HOURS:
+                continue
+            try:
+                offer = await self._offer_message(conversation_id, now, waited=False)
+            except RasaUnavailable as error:
+                logger.warning("handoff.tracker.unavailable reason=%s", error)
+                offer = [self._offer(now, waited=False)]
+            await self._send(conversation_id, channel, offer)
+        return done
+
+    async def _take_requests(self, conversation_id: str, channel: str, now: datetime) -> str | None:
+        """Claim the conversation's open requests; within business hours open their handoff.
+
+        Returns ``REQUEST_QUEUED`` (a handoff is waiting), ``REQUEST_AFTER_HOURS`` (the
+        caller offers to leave a message) or None when there was no open request to take.
+        """
         if not self.hours.is_open(now):
             taken = await asyncio.to_thread(
-                self.store.take_requests, incoming.sender_id, REQUEST_AFTER_HOURS
+                self.store.take_requests, conversation_id, REQUEST_AFTER_HOURS
             )
             if not taken:
-                return []
-            logger.info("handoff.after_hours sender=%s", sender_ref(incoming.sender_id))
-            return await self._offer_message(incoming.sender_id, now, waited=False)
-        taken = await asyncio.to_thread(
-            self.store.take_requests, incoming.sender_id, REQUEST_QUEUED
-        )
+                return None
+            logger.info("handoff.after_hours sender=%s", sender_ref(conversation_id))
+            return REQUEST_AFTER_HOURS
+        taken = await asyncio.to_thread(self.store.take_requests, conversation_id, REQUEST_QUEUED)
         if not taken:
-            return []
+            return None
         request = taken[-1]
         view, created = await asyncio.to_thread(
             self.store.open,
-            incoming.sender_id,
-            incoming.channel,
+            conversation_id,
+            channel,
             request.reason,
             request.last_message,
             "customer",
@@ -494,12 +578,12 @@ class HandoffService:
         if created:
             logger.info(
                 "handoff.opened sender=%s channel=%s reason=%s",
-                sender_ref(incoming.sender_id),
-                incoming.channel,
+                sender_ref(conversation_id),
+                channel,
                 request.reason,
             )
             await self._announce(view)
-        return []
+        return REQUEST_QUEUED
 
     async def _announce(self, view: HandoffView) -> None:
         """Post a new handoff to the reps' Telegram group (when one is configured)."""
@@ -654,13 +738,18 @@ class HandoffService:
         await self._deliver(view, [message])
 
     async def _deliver(self, view: HandoffView, messages: list[OutgoingMessage]) -> None:
-        channel = self.channels.get(view.channel)
-        who = f"channel={view.channel} sender={sender_ref(view.conversation_id)}"
+        await self._send(view.conversation_id, view.channel, messages)
+
+    async def _send(
+        self, conversation_id: str, channel_name: str, messages: list[OutgoingMessage]
+    ) -> None:
+        channel = self.channels.get(channel_name)
+        who = f"channel={channel_name} sender={sender_ref(conversation_id)}"
         if channel is None:
             logger.warning("handoff.deliver.no_channel %s", who)
             return
         try:
-            await channel.send(view.conversation_id, messages)
+            await channel.send(conversation_id, messages)
         except Undeliverable as error:
             logger.warning("handoff.deliver.undeliverable %s reason=%s", who, error.reason)
 
@@ -675,6 +764,7 @@ def handoff_service_for(
     """Build the service from the settings (raises ``HoursError`` on bad business hours).
 
     ``rasa`` is the process's Rasa client (a pool over the replicas when there are several).
+    The sweep leaves a request to its turn for twice the turn's budget (at least 30 s).
     """
     hours = BusinessHours.parse(
         settings.handoff_timezone,
@@ -690,14 +780,23 @@ def handoff_service_for(
         settings.handoff_max_wait_seconds,
         realtime,
         rep_group=next((c for c in channels.values() if isinstance(c, TelegramChannel)), None),
+        orphan_grace_seconds=max(MIN_ORPHAN_GRACE_SECONDS, 2 * settings.rasa_timeout_seconds),
     )
 
 
 async def expire_forever(service: HandoffService, interval_seconds: float = SWEEP_SECONDS) -> None:
-    """Run :meth:`HandoffService.expire_waiting` every ``interval_seconds`` until cancelled."""
+    """Run the sweep every ``interval_seconds`` until cancelled.
+
+    :meth:`HandoffService.expire_waiting` hands back handoffs nobody claimed in time;
+    :meth:`HandoffService.open_orphaned_requests` opens requests whose turn failed.
+    """
     while True:
         await asyncio.sleep(interval_seconds)
         try:
             await service.expire_waiting()
         except SQLAlchemyError as error:
             logger.error("handoff.expire.db_failed error=%s", type(error).__name__)
+        try:
+            await service.open_orphaned_requests()
+        except SQLAlchemyError as error:
+            logger.error("handoff.orphans.db_failed error=%s", type(error).__name__)

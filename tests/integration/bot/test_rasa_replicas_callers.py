@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from bot.app import create_app
 from bot.services.handoff import CUSTOMER_TURN_INTENT
 from bot.services.telegram_polling import poll
+from core.messages import HANDOFF_REQUESTED
 from core.storage import HandoffRequest, get_engine, session_scope
 from tests.integration.bot.conftest import SettingsFactory
 from tests.support.rasa_events import StandInRasaWithEvents
@@ -80,7 +81,10 @@ def dead_first(
 
 
 def recording_handoffs(rasa: StandInRasaWithEvents, database_url: str, ask: str) -> None:
-    """Answer like the assistant: a request for a person (``ask``) leaves a handoff request."""
+    """Answer like the assistant: a request for a person (``ask``) leaves a handoff request.
+
+    The reply carries ``action_handoff_to_human``'s marker, as Rasa's REST channel sends it.
+    """
 
     def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
         if body["message"] == ask:
@@ -93,7 +97,10 @@ def recording_handoffs(rasa: StandInRasaWithEvents, database_url: str, ask: str)
                         last_message=body["message"],
                     )
                 )
-            return [{"recipient_id": body["sender"], "text": "I've let our team know."}]
+            return [
+                {"recipient_id": body["sender"], "text": "I've let our team know."},
+                {"recipient_id": body["sender"], "custom": {"kind": HANDOFF_REQUESTED}},
+            ]
         return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
 
     rasa.reply = reply

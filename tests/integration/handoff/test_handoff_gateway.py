@@ -1,21 +1,26 @@
 """The whole handoff through the real gateway: ask for a person, claim, reply, hand back.
 
 Rasa is stood in (with its tracker events API); the action server's part, recording a
-``handoff_requests`` row when the customer asks for a person, is played by the stand-in's
-reply. The tracker is the proof: the human turns are in it and no bot prediction is.
+``handoff_requests`` row when the customer asks for a person and marking its reply
+``custom.kind == "handoff_requested"``, is played by the stand-in's reply. The tracker is the
+proof: the human turns are in it and no bot prediction is.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from bot.deps import GatewayState
 from bot.services.handoff import CUSTOMER_TURN_INTENT
 from bot.services.realtime import RealtimeHub
+from core.messages import HANDOFF_REQUESTED
 from core.storage import Handoff, HandoffRequest, get_engine, session_scope
 from tests.integration.bot.conftest import ClientFactory
 from tests.support.rasa_events import StandInRasaWithEvents
@@ -31,21 +36,38 @@ def rasa() -> StandInRasaWithEvents:
     return StandInRasaWithEvents()
 
 
+def handoff_reply(sender: str, text: str = HANDOFF_TEXT) -> list[dict[str, Any]]:
+    """Return ``action_handoff_to_human``'s reply as Rasa's REST channel sends it.
+
+    The ``utter_message(response=..., json_message=HANDOFF_MARKER)`` becomes a text entry and
+    a ``custom`` entry; the gateway looks for a recorded request only after that marker.
+    """
+    return [
+        {"recipient_id": sender, "text": text},
+        {"recipient_id": sender, "custom": {"kind": HANDOFF_REQUESTED}},
+    ]
+
+
+def record_request(database_url: str, body: dict[str, Any]) -> None:
+    """Store the request for a person the action server records for the turn ``body``."""
+    with session_scope(get_engine(database_url)) as session:
+        session.add(
+            HandoffRequest(
+                sender_id=body["sender"],
+                channel=body["metadata"]["channel"],
+                reason="customer_request",
+                last_message=body["message"],
+            )
+        )
+
+
 def handing_over(rasa: StandInRasaWithEvents, database_url: str) -> None:
     """Make the stand-in answer like the assistant: a request for a person is recorded."""
 
     def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
         if body["message"] == ASK:
-            with session_scope(get_engine(database_url)) as session:
-                session.add(
-                    HandoffRequest(
-                        sender_id=body["sender"],
-                        channel=body["metadata"]["channel"],
-                        reason="customer_request",
-                        last_message=body["message"],
-                    )
-                )
-            return [{"recipient_id": body["sender"], "text": HANDOFF_TEXT}]
+            record_request(database_url, body)
+            return handoff_reply(body["sender"])
         return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
 
     rasa.reply = reply
@@ -269,3 +291,155 @@ def test_the_agent_api_is_documented_in_the_openapi(make_client: ClientFactory) 
     for action in ("claim", "reply", "handback", "close"):
         assert set(paths[f"{base}/{action}"]) == {"post"}, action
     assert "409" in paths[f"{base}/claim"]["post"]["responses"]
+
+
+def test_a_turn_without_the_marker_does_not_read_the_requests(
+    make_client: ClientFactory, rasa: StandInRasaWithEvents
+) -> None:
+    customer = make_client(rasa=rasa, **ALWAYS_OPEN)
+    state = gateway(customer)
+    url = state.settings.sqlalchemy_url
+
+    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
+        record_request(url, body)  # a row the turn's reply does not speak of
+        if body["message"] == ASK:
+            return handoff_reply(body["sender"])
+        return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
+
+    rasa.reply = reply
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "handoff_requests" in statement and not statement.lstrip().upper().startswith("INSERT"):
+            statements.append(statement)
+
+    event.listen(state.engine, "before_cursor_execute", seen)
+    try:
+        first = chat(customer, "What is the return window?")
+        assert statements == []  # no read, no claim: the request is left as it is
+        with session_scope(state.engine) as session:
+            [row] = session.query(HandoffRequest).all()
+            assert row.status == "open"
+        agent, _ = agent_client(customer, "sam@example.com")
+        assert agent.get("/api/agent/queue").json() == []
+
+        # the marked reply of a request for a person takes every open request of the turn's
+        # conversation: the handoff opens
+        chat(customer, ASK, first["token"])
+        assert any(s.lstrip().upper().startswith("UPDATE") for s in statements)
+    finally:
+        event.remove(state.engine, "before_cursor_execute", seen)
+    [item] = agent.get("/api/agent/queue").json()
+    assert item["conversation_id"] == first["conversation_id"]
+    with session_scope(state.engine) as session:
+        assert {r.status for r in session.query(HandoffRequest).all()} == {"queued"}
+
+
+class FailingAfterRecording(StandInRasaWithEvents):
+    """Rasa whose turn for a request for a person raises after the action recorded it.
+
+    The action server has written the row; the turn then fails (the tracker database, Redis)
+    and Rasa's REST channel answers 500, so the marked reply never reaches the gateway.
+    """
+
+    database_url = ""
+    """The app database the action server writes to (set once the gateway has started)."""
+
+    async def _webhook(self, body: Any) -> httpx.Response:
+        if isinstance(body, dict) and body.get("message") == ASK:
+            await asyncio.to_thread(record_request, self.database_url, body)
+            return httpx.Response(500, json={"error": "ConnectionError"})
+        return await super()._webhook(body)
+
+
+def failed_request(
+    make_client: ClientFactory, **overrides: Any
+) -> tuple[TestClient, FailingAfterRecording, str, str]:
+    """Start a gateway whose Rasa fails the turn that asks for a person; ask for one.
+
+    Returns the client, the stand-in Rasa, the conversation id and its token.
+    """
+    rasa = FailingAfterRecording()
+    customer = make_client(rasa=rasa, **overrides)
+    state = gateway(customer)
+    rasa.database_url = state.settings.sqlalchemy_url
+    rasa.reply = lambda body: [{"recipient_id": body["sender"], "text": "bot answer"}]
+    first = customer.post("/api/chat", json={"message": "hello"})
+    assert first.status_code == 200, first.text
+    conversation, token = first.json()["conversation_id"], first.json()["token"]
+    failed = customer.post(
+        "/api/chat", json={"message": ASK}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert failed.status_code == 503  # the customer got the fallback text
+    with session_scope(state.engine) as session:
+        [row] = session.query(HandoffRequest).all()
+        assert (row.sender_id, row.status) == (conversation, "open")
+    return customer, rasa, conversation, token
+
+
+def age_requests(customer: TestClient, seconds: float) -> None:
+    with session_scope(gateway(customer).engine) as session:
+        for row in session.query(HandoffRequest).all():
+            row.created_at = datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def test_a_request_whose_turn_failed_is_opened_by_the_sweep(make_client: ClientFactory) -> None:
+    customer, rasa, conversation, token = failed_request(make_client, **ALWAYS_OPEN)
+    state = gateway(customer)
+    service = state.conversation.handoff
+    assert service is not None
+    assert service.orphan_grace == timedelta(seconds=30)  # 2 x 2 s budget, raised to 30 s
+    portal = customer.portal
+    assert portal is not None
+    agent, _ = agent_client(customer, "sam@example.com")
+
+    assert portal.call(service.open_orphaned_requests) == 0  # its turn may still answer
+    assert agent.get("/api/agent/queue").json() == []
+    age_requests(customer, 31)
+    assert portal.call(service.open_orphaned_requests) == 1
+    assert portal.call(service.open_orphaned_requests) == 0
+
+    [item] = agent.get("/api/agent/queue").json()
+    assert (item["conversation_id"], item["state"], item["channel"], item["summary"]) == (
+        conversation,
+        "waiting",
+        "web",
+        ASK,
+    )
+    with session_scope(state.engine) as session:
+        assert session.query(HandoffRequest).one().status == "queued"
+    # from now on the customer's messages wait for the person
+    assert chat(customer, "hello? anyone?", token)["messages"] == []
+    assert webhook_texts(rasa) == ["hello", ASK]
+    assert [e["text"] for e in rasa.events_of(conversation, "user")][-1] == "hello? anyone?"
+
+
+def test_outside_business_hours_the_sweep_offers_to_leave_a_message(
+    make_client: ClientFactory,
+) -> None:
+    today = datetime.now(UTC).date()
+    closed = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
+    customer, rasa, conversation, token = failed_request(
+        make_client, handoff_timezone="UTC", handoff_days="mon-sun", handoff_holidays=closed
+    )
+    state = gateway(customer)
+    service = state.conversation.handoff
+    assert service is not None
+    portal = customer.portal
+    assert portal is not None
+    age_requests(customer, 31)
+
+    assert portal.call(service.open_orphaned_requests) == 1
+    assert portal.call(service.open_orphaned_requests) == 0
+
+    [pushed] = RealtimeHub(state.engine).events_after(conversation, 0)
+    [offer] = pushed.payload["messages"]
+    assert "Our team is not available right now" in offer["text"]
+    assert "Someone will answer from" in offer["text"] and "(UTC)" in offer["text"]
+    assert offer["buttons"] == [{"title": "Leave my email", "payload": "/leave_email"}]
+    with session_scope(state.engine) as session:
+        assert session.query(HandoffRequest).one().status == "after_hours"
+        assert session.query(Handoff).count() == 0
+    # the offered button passes the payload guard: the bot's contact flow takes the message
+    chat(customer, "/leave_email", token)
+    assert webhook_texts(rasa)[-1] == "/leave_email"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from core.storage import HandoffRequest, get_engine, session_scope
 from tests.integration.bot.conftest import ClientFactory
-from tests.integration.handoff.test_handoff_gateway import ALWAYS_OPEN, gateway
+from tests.integration.handoff.test_handoff_gateway import ALWAYS_OPEN, gateway, handoff_reply
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.staff import add_user, sign_in
 from tests.support.telegram_api import StandInBotApi, running_bot_api
@@ -65,7 +65,7 @@ def test_a_telegram_customer_is_answered_by_a_person(
                         sender_id=body["sender"], channel="telegram", reason="customer_request"
                     )
                 )
-            return [{"recipient_id": body["sender"], "text": "I've let our team know."}]
+            return handoff_reply(body["sender"], "I've let our team know.")
         return [{"recipient_id": body["sender"], "text": "bot answer"}]
 
     rasa.reply = reply
