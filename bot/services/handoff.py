@@ -69,7 +69,7 @@ REQUEST_AFTER_HOURS = "after_hours"
 MIN_ORPHAN_GRACE_SECONDS = 30.0
 """Shortest age of an open request before the sweep takes it from the turn that recorded it."""
 ORPHANS_PER_SWEEP = 100
-"""Most conversations with orphaned requests one sweep acts on (the next sweep takes the rest)."""
+"""Most orphaned requests one sweep reads (their conversations; the next sweep reads on)."""
 
 
 def asked_for_person(messages: Sequence[OutgoingMessage]) -> bool:
