@@ -60,7 +60,8 @@ async def main() -> dict:
     out["broker_ready"] = broker.is_ready()
     store = TrackerStore.create(endpoints.tracker_store, Domain.empty(), broker)
     inner = getattr(store, "_tracker_store", store)
-    out["tracker_class"] = type(inner).__name__
+    out["tracker_class"] = f"{type(inner).__module__}.{type(inner).__name__}"
+    out["tracker_is_rasas_sql_store"] = isinstance(inner, SQLTrackerStore)
     out["tracker_dialect"] = inner.engine.dialect.name
     out["tracker_database"] = inner.engine.url.database
 
@@ -186,11 +187,12 @@ def test_rasa_loads_the_production_endpoints_against_real_services(
 
     assert result["action_url"] == "http://actions.internal:5055/webhook"
     assert (result["tracker_type"], result["lock_type"], result["broker_type"]) == (
-        "SQL",
+        "rasa_addons.tracker_store.SQLTrackerStore",
         "redis",
         "pika",
     )
-    assert result["tracker_class"] == "SQLTrackerStore"
+    assert result["tracker_class"] == "rasa_addons.tracker_store.SQLTrackerStore"
+    assert result["tracker_is_rasas_sql_store"] is True
     assert result["tracker_dialect"] == "postgresql"
     assert result["tracker_database"] == tracker_database
     assert result["retrieved_texts"] == ["hello from the endpoints check"]
