@@ -1,13 +1,15 @@
 """FastAPI dependencies as ``Annotated`` aliases; tests swap them with ``dependency_overrides``.
 
 Everything comes from the :class:`GatewayState` the app's lifespan builds: nothing here
-creates a client or an engine on its own.
+creates a client or an engine on its own. They are ``async def`` because none of them
+blocks: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per
+dependency on every request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -47,7 +49,7 @@ class GatewayState:
     """Stores and streams the events pushed to customers' open chats."""
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
     """Return the gateway's shared state (set by the lifespan of ``create_app``)."""
     state = getattr(request.app.state, "gateway", None)
     if not isinstance(state, GatewayState):
@@ -58,32 +60,32 @@ def get_state(request: Request) -> GatewayState:
 StateDep = Annotated[GatewayState, Depends(get_state)]
 
 
-def get_app_settings(state: StateDep) -> Settings:
+async def get_app_settings(state: StateDep) -> Settings:
     """Return the settings the app was created with."""
     return state.settings
 
 
-def get_http(state: StateDep) -> httpx.AsyncClient:
+async def get_http(state: StateDep) -> httpx.AsyncClient:
     """Return the shared HTTP client (for Rasa and the action server)."""
     return state.http
 
 
-def get_rasa(state: StateDep) -> RasaClient:
+async def get_rasa(state: StateDep) -> RasaClient:
     """Return the Rasa client."""
     return state.rasa
 
 
-def get_db_engine(state: StateDep) -> Engine:
+async def get_db_engine(state: StateDep) -> Engine:
     """Return the application database engine."""
     return state.engine
 
 
-def get_channels(state: StateDep) -> dict[str, Channel]:
+async def get_channels(state: StateDep) -> dict[str, Channel]:
     """Return the configured connectors by name."""
     return state.channels
 
 
-def get_conversation(state: StateDep) -> ConversationService:
+async def get_conversation(state: StateDep) -> ConversationService:
     """Return the conversation service every channel's turn goes through."""
     return state.conversation
 
@@ -96,10 +98,10 @@ def lookup_channel(channels: dict[str, Channel], name: str) -> Channel:
     return channel
 
 
-def channel_dependency(name: str) -> Callable[[GatewayState], Channel]:
+def channel_dependency(name: str) -> Callable[[GatewayState], Awaitable[Channel]]:
     """Return a dependency giving the connector ``name`` (404 when it is not configured)."""
 
-    def get_channel(state: StateDep) -> Channel:
+    async def get_channel(state: StateDep) -> Channel:
         return lookup_channel(state.channels, name)
 
     get_channel.__name__ = f"get_{name}_channel"
@@ -119,7 +121,7 @@ WebChannelDep = Annotated[Channel, Depends(get_web_channel)]
 RestChannelDep = Annotated[Channel, Depends(get_rest_channel)]
 
 
-def get_conversation_tokens(state: StateDep) -> ConversationTokens:
+async def get_conversation_tokens(state: StateDep) -> ConversationTokens:
     """Return the signer of the conversation tokens."""
     return state.tokens
 
@@ -127,7 +129,7 @@ def get_conversation_tokens(state: StateDep) -> ConversationTokens:
 ConversationTokensDep = Annotated[ConversationTokens, Depends(get_conversation_tokens)]
 
 
-def get_token_conversation(request: Request, tokens: ConversationTokensDep) -> str | None:
+async def get_token_conversation(request: Request, tokens: ConversationTokensDep) -> str | None:
     """Return the conversation the request's bearer token grants, None when it sends none.
 
     A token that is malformed, forged or expired is a 401: it never falls back to a new
@@ -147,7 +149,7 @@ def get_token_conversation(request: Request, tokens: ConversationTokensDep) -> s
         ) from None
 
 
-def require_token_conversation(
+async def require_token_conversation(
     conversation_id: Annotated[str | None, Depends(get_token_conversation)],
 ) -> str:
     """Return the conversation of the request's bearer token; 401 when there is none."""
@@ -159,7 +161,7 @@ def require_token_conversation(
     return conversation_id
 
 
-def require_rest_api_key(request: Request, settings: SettingsDep) -> None:
+async def require_rest_api_key(request: Request, settings: SettingsDep) -> None:
     """Let an integration reach the REST channel only with ``CONCIERGE_REST_API_KEY``.
 
     Unset, the channel is open in development and switched off in production (403).
@@ -190,7 +192,7 @@ RestApiKeyDep = Annotated[None, Depends(require_rest_api_key)]
 """Checks the REST channel's API key."""
 
 
-def get_realtime(state: StateDep) -> RealtimeHub:
+async def get_realtime(state: StateDep) -> RealtimeHub:
     """Return the live push hub."""
     return state.realtime
 
