@@ -6,7 +6,8 @@ Run from the project root in the app's environment::
 
 It starts the action server on the demo content, then runs the benchmark conversation of
 ``benchmarks/chat_latency.py`` through a Rasa ``Agent`` loaded in a child process of Rasa's
-environment (SQLite tracker store, as ``make run`` uses), timing every graph node (NLU
+environment (the SQLite tracker store and event broker ``make run`` uses, and the action
+response validation its REST channel installs), timing every graph node (NLU
 components, policies), the tracker store's reads and writes and the call to the action
 server. In this process it then times the knowledge base's stages for the knowledge turns:
 the question's embedding, hybrid retrieval and the answer's composition. The gateway's share
@@ -65,7 +66,6 @@ def _category(node: str) -> str:
 
 def inner(model: str, action_url: str, tracker_db: str, rounds: int) -> dict[str, Any]:
     """Run the conversation through an Agent with timers; return ms per turn by row."""
-    from rasa.core import tracker_store as stores
     from rasa.core.actions import action as rasa_actions
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -73,6 +73,8 @@ def inner(model: str, action_url: str, tracker_db: str, rounds: int) -> dict[str
     from rasa.utils.endpoints import EndpointConfig
 
     from benchmarks.conversation import CONVERSATION
+    from rasa_addons.rest_channel import RestInput
+    from rasa_addons.sqlite import SQLiteEventBroker, SQLiteTrackerStore
 
     totals: dict[str, float] = defaultdict(float)
     original_call = graph.GraphNode.__call__
@@ -97,12 +99,14 @@ def inner(model: str, action_url: str, tracker_db: str, rounds: int) -> dict[str
     graph.GraphNode.__call__ = timed_call
     remote = rasa_actions.RemoteAction
     remote.run = timed_async("action server call (HTTP, incl. the action)", remote.run)
-    sql = stores.SQLTrackerStore
+    sql = SQLiteTrackerStore
     sql.retrieve = timed_async("tracker store: read", sql.retrieve)
-    sql.save = timed_async("tracker store: write", sql.save)
+    sql.save = timed_async("tracker store: write (incl. the broker)", sql.save)  # type: ignore[method-assign]
+    RestInput.from_credentials(None)  # as `rasa run` builds credentials.yml's channel
 
     async def run() -> dict[str, Any]:
-        store = stores.SQLTrackerStore(dialect="sqlite", db=tracker_db)
+        broker = SQLiteEventBroker(db=str(Path(tracker_db).with_name("events.db")))
+        store = SQLiteTrackerStore(dialect="sqlite", db=tracker_db, event_broker=broker)
         agent = Agent.load(
             model,
             tracker_store=store,
