@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_env import run_in_rasa
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make install`")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
-           "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}  # fmt: skip
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-m", "tests.unit.rasa_addons.action_results_check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_in_rasa("tests.unit.rasa_addons.action_results_check")
 
 
 def test_every_response_gets_rasas_own_outcome(report: dict[str, Any]) -> None:

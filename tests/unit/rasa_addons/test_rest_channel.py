@@ -9,36 +9,24 @@ same is done with Rasa's plain ``rest:`` to show what the project's channel chan
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_env import ROOT, run_in_rasa
 
 pytestmark = pytest.mark.slow
 
 
 def run_check(credentials: Path) -> dict[str, Any]:
     """The check's report on ``credentials``, from Rasa's environment."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
-           "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}  # fmt: skip
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-m", "tests.unit.rasa_addons.rest_channel_check", str(credentials)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_in_rasa("tests.unit.rasa_addons.rest_channel_check", str(credentials))
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     """The reports on credentials.yml and on Rasa's own ``rest:`` channel."""
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make install`")
     rasas_own = tmp_path_factory.mktemp("credentials") / "credentials.yml"
     rasas_own.write_text("rest:\n", encoding="utf-8")
     return run_check(ROOT / "credentials.yml"), run_check(rasas_own)

@@ -6,16 +6,12 @@ cannot be imported, so the class names are checked, then the journals and what w
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.support.rasa_env import run_in_rasa
+
 SYNCHRONOUS_NORMAL, SYNCHRONOUS_FULL = 1, 2
 
 pytestmark = pytest.mark.slow
@@ -23,17 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if not RASA_PYTHON.exists():
-        pytest.fail("Rasa's environment is missing: run `make install`")
     folder = tmp_path_factory.mktemp("rasa-sqlite")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
-           "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}  # fmt: skip
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-m", "tests.support.rasa_sqlite_check", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_in_rasa("tests.support.rasa_sqlite_check", str(folder))
 
 
 def test_rasa_uses_the_projects_classes(report: dict[str, Any]) -> None:
