@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -156,10 +157,13 @@ def button_payload(body: Any, title_start: str) -> str | None:
     return None
 
 
-try:
+# The user class exists only when locust itself loads this file (its command imported the
+# package first). Anywhere else the scripts are read without it: importing locust patches
+# the standard library for gevent, which breaks a process that has already loaded ssl.
+if "locust" in sys.modules:
     import gevent
     from locust import HttpUser, between, events
-except ModuleNotFoundError:  # the app's test environment reads the scripts without locust
+else:
     HttpUser = None
 
 if HttpUser is not None:
