@@ -242,6 +242,48 @@ def cpu_by_process(root: int, exclude: set[int] | frozenset[int] = frozenset()) 
     return used
 
 
+SERVICES = {
+    "postgres": "PostgreSQL (service)",
+    "beam.smp": "RabbitMQ (service)",
+    "erl_child_setup": "RabbitMQ (service)",
+    "redis-server": "Redis (service)",
+}
+"""Process names (``comm`` in ``/proc/PID/stat``) of the engines production mode talks to."""
+
+
+def _comm(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return raw[raw.index("(") + 1 : raw.rindex(")")]
+
+
+def service_cpu(root: int) -> dict[str, float]:
+    """CPU seconds of the PostgreSQL, RabbitMQ and Redis servers not started under ``root``.
+
+    Every process of a service counts its own time and its reaped children's (a PostgreSQL
+    backend that ended is in the postmaster's); a live process is counted once, so the sum
+    has no double counting. A service the stack runs itself is already in its tree.
+    """
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    ours: set[int] = set()
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        ours.add(pid)
+        todo.extend(children.get(pid, []))
+    used: dict[str, float] = {}
+    for pid, (_, own, reaped) in stats.items():
+        name = SERVICES.get(_comm(pid))
+        if name is not None and pid not in ours:
+            used[name] = used.get(name, 0.0) + own + reaped
+    return used
+
+
 def cpu_delta(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
     """CPU seconds used between two readings, per process."""
     return {name: max(0.0, value - before.get(name, 0.0)) for name, value in after.items()}
@@ -454,14 +496,14 @@ def run_locust(locust: Path, stack: Stack, load: Load, out: Path) -> tuple[Run, 
         "--loglevel", "WARNING", "--think-seconds", load.think,
         "--samples-out", str(samples_path),
     ]  # fmt: skip
-    before = cpu_by_process(stack.root, stack.exclude)
+    before = {**cpu_by_process(stack.root, stack.exclude), **service_cpu(stack.root)}
     children_before = os.times()
     with (out / f"{stack.mode}-locust.log").open("ab") as log:
         done = subprocess.run(  # noqa: S603 - our own locust command
             argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False
         )
     children_after = os.times()
-    after = cpu_by_process(stack.root, stack.exclude)
+    after = {**cpu_by_process(stack.root, stack.exclude), **service_cpu(stack.root)}
     if done.returncode != 0:
         raise LoadError(f"locust exited with {done.returncode} (log in {out})")
     samples, seconds, problems = read_samples(samples_path)

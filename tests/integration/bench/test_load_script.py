@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from benchmarks import load, locustfile
 from benchmarks.locustfile import KINDS, SCRIPTS, WEIGHTS, Step, button_payload, reply_problem
 from bot.messages import FALLBACK_TEXT
 from core.config import PROJECT_ROOT
+from tests.support.postgres import temporary_database
 
 EMAIL = re.compile(r"^[a-z0-9.]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
@@ -173,6 +175,22 @@ sys.stdin.read()
 """
 """Burns 0.4 s of CPU itself and 0.6 s in a child, says "ready", waits for its stdin to close
 (the child waits for its own: both end when the test closes the pipe)."""
+
+
+def test_the_cpu_of_the_machines_postgresql_is_read_apart_from_the_stack() -> None:
+    with temporary_database() as url:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))  # the backend exists before the reading
+                before = load.service_cpu(os.getpid())
+                connection.execute(text("SELECT count(*) FROM generate_series(1, 3000000)"))
+                after = load.service_cpu(os.getpid())
+        finally:
+            engine.dispose()
+    used = load.cpu_delta(before, after)
+    assert used["PostgreSQL (service)"] >= 0.1, used  # the query ran in the server, not here
+    assert not any(name in load.cpu_by_process(os.getpid()) for name in used), used
 
 
 def test_cpu_seconds_of_a_child_process_and_its_children_are_counted() -> None:
