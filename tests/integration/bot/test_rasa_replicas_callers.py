@@ -23,16 +23,14 @@ from pydantic import SecretStr
 from bot.app import create_app
 from bot.services.handoff import CUSTOMER_TURN_INTENT
 from bot.services.telegram_polling import poll
-from core.messages import HANDOFF_REQUESTED
-from core.storage import HandoffRequest, get_engine, session_scope
+from core.storage import get_engine
 from tests.integration.bot.conftest import SettingsFactory
+from tests.support.handoff import ALWAYS_OPEN, ASK, handing_over
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.staff import add_user, sign_in
 from tests.support.telegram_api import StandInBotApi, running_bot_api
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
-ALWAYS_OPEN = {"handoff_days": "mon-sun", "handoff_hours": "00:00-23:59:59.999999"}
-ASK = "I'd like to talk to a real person"
 EVENTS_SUFFIX = "/tracker/events"
 
 
@@ -80,32 +78,6 @@ def dead_first(
     return closed_url
 
 
-def recording_handoffs(rasa: StandInRasaWithEvents, database_url: str, ask: str) -> None:
-    """Answer like the assistant: a request for a person (``ask``) leaves a handoff request.
-
-    The reply carries ``action_handoff_to_human``'s marker, as Rasa's REST channel sends it.
-    """
-
-    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
-        if body["message"] == ask:
-            with session_scope(get_engine(database_url)) as session:
-                session.add(
-                    HandoffRequest(
-                        sender_id=body["sender"],
-                        channel=body["metadata"]["channel"],
-                        reason="customer_request",
-                        last_message=body["message"],
-                    )
-                )
-            return [
-                {"recipient_id": body["sender"], "text": "I've let our team know."},
-                {"recipient_id": body["sender"], "custom": {"kind": HANDOFF_REQUESTED}},
-            ]
-        return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
-
-    rasa.reply = reply
-
-
 def human_turns(rasa: StandInRasaWithEvents, conversation: str) -> list[str]:
     return [
         str(e["text"])
@@ -127,7 +99,7 @@ def test_a_gateway_hands_over_with_its_first_replica_down(
 ) -> None:
     settings = make_settings(rasa=rasa, rasa_url=dead_first, **ALWAYS_OPEN)
     assert settings.rasa_urls == [dead_first, rasa.url]
-    recording_handoffs(rasa, settings.sqlalchemy_url, ASK)
+    handing_over(rasa, settings.sqlalchemy_url, text="I've let our team know.")
     replicas = Replicas(rasa)
 
     with TestClient(create_app(settings, transport=replicas)) as customer:
@@ -185,7 +157,7 @@ def test_the_telegram_poller_answers_and_hands_over_with_its_first_replica_down(
         **ALWAYS_OPEN,
     )
     assert settings.rasa_urls == [dead_first, rasa.url]
-    recording_handoffs(rasa, settings.sqlalchemy_url, "/ask_human")
+    handing_over(rasa, settings.sqlalchemy_url, "/ask_human", "I've let our team know.")
     replicas = Replicas(rasa)
     conversation = "telegram:987654321"
 

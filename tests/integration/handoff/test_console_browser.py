@@ -16,8 +16,8 @@ from bot.app import create_app
 from core.storage import get_engine
 from tests.integration.bot.conftest import SettingsFactory
 from tests.integration.bot.test_widget_offline import BOT, open_and_send
-from tests.integration.handoff.test_handoff_gateway import ALWAYS_OPEN, ASK, handing_over
 from tests.support.browser import chromium_page, screenshot_on_failure
+from tests.support.handoff import ALWAYS_OPEN, ASK, handing_over
 from tests.support.rasa import serve
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.staff import PASSWORD, add_user

@@ -20,57 +20,23 @@ from sqlalchemy import event
 from bot.deps import GatewayState
 from bot.services.handoff import CUSTOMER_TURN_INTENT
 from bot.services.realtime import RealtimeHub
-from core.messages import HANDOFF_REQUESTED
 from core.storage import Handoff, HandoffRequest, get_engine, session_scope
 from tests.integration.bot.conftest import ClientFactory
+from tests.support.handoff import (
+    ALWAYS_OPEN,
+    ASK,
+    HANDOFF_TEXT,
+    handing_over,
+    handoff_reply,
+    record_request,
+)
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.staff import add_user, sign_in
-
-ALWAYS_OPEN = {"handoff_days": "mon-sun", "handoff_hours": "00:00-23:59:59.999999"}
-ASK = "I'd like to talk to a real person"
-HANDOFF_TEXT = "I've let our team know you'd like to talk to a person."
 
 
 @pytest.fixture
 def rasa() -> StandInRasaWithEvents:
     return StandInRasaWithEvents()
-
-
-def handoff_reply(sender: str, text: str = HANDOFF_TEXT) -> list[dict[str, Any]]:
-    """Return ``action_handoff_to_human``'s reply as Rasa's REST channel sends it.
-
-    The ``utter_message(response=..., json_message=HANDOFF_MARKER)`` becomes a text entry and
-    a ``custom`` entry; the gateway looks for a recorded request only after that marker.
-    """
-    return [
-        {"recipient_id": sender, "text": text},
-        {"recipient_id": sender, "custom": {"kind": HANDOFF_REQUESTED}},
-    ]
-
-
-def record_request(database_url: str, body: dict[str, Any]) -> None:
-    """Store the request for a person the action server records for the turn ``body``."""
-    with session_scope(get_engine(database_url)) as session:
-        session.add(
-            HandoffRequest(
-                sender_id=body["sender"],
-                channel=body["metadata"]["channel"],
-                reason="customer_request",
-                last_message=body["message"],
-            )
-        )
-
-
-def handing_over(rasa: StandInRasaWithEvents, database_url: str) -> None:
-    """Make the stand-in answer like the assistant: a request for a person is recorded."""
-
-    def reply(body: dict[str, Any]) -> list[dict[str, Any]]:
-        if body["message"] == ASK:
-            record_request(database_url, body)
-            return handoff_reply(body["sender"])
-        return [{"recipient_id": body["sender"], "text": f"bot: {body['message']}"}]
-
-    rasa.reply = reply
 
 
 def gateway(client: TestClient) -> GatewayState:

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from core.storage import HandoffRequest, get_engine, session_scope
 from tests.integration.bot.conftest import ClientFactory
-from tests.integration.handoff.test_handoff_gateway import ALWAYS_OPEN, gateway, handoff_reply
+from tests.integration.handoff.test_handoff_gateway import gateway
+from tests.support.handoff import ALWAYS_OPEN, handoff_reply
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.staff import add_user, sign_in
 from tests.support.telegram_api import StandInBotApi, running_bot_api

@@ -11,13 +11,8 @@ from fastapi.testclient import TestClient
 from bot.services.realtime import RealtimeHub
 from core.storage import Handoff, session_scope
 from tests.integration.bot.conftest import ClientFactory
-from tests.integration.handoff.test_handoff_gateway import (
-    ALWAYS_OPEN,
-    ASK,
-    chat,
-    gateway,
-    handing_over,
-)
+from tests.integration.handoff.test_handoff_gateway import chat, gateway
+from tests.support.handoff import ALWAYS_OPEN, ASK, handing_over
 from tests.support.rasa_events import StandInRasaWithEvents
 from tests.support.telegram_api import StandInBotApi, running_bot_api
 
