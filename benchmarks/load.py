@@ -213,17 +213,18 @@ def _all_stats() -> dict[int, tuple[int, float, float]]:
     return found
 
 
-def cpu_by_process(root: int, exclude: set[int] | frozenset[int] = frozenset()) -> dict[str, float]:
-    """CPU seconds of every child of ``root``, each summed with its own descendants."""
-    stats = {
-        int(p.name): s
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit()
-        if (s := _stat(int(p.name)))
-    }
+def _children(stats: Mapping[int, tuple[int, float, float]]) -> dict[int, list[int]]:
+    """Each pid's child pids, from ``_all_stats``'s parent pids."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
+    return children
+
+
+def cpu_by_process(root: int, exclude: set[int] | frozenset[int] = frozenset()) -> dict[str, float]:
+    """CPU seconds of every child of ``root``, each summed with its own descendants."""
+    stats = _all_stats()
+    children = _children(stats)
 
     def tree(pid: int) -> float:
         _, own, reaped = stats[pid]
@@ -267,9 +268,7 @@ def service_cpu(root: int) -> dict[str, float]:
     has no double counting. A service the stack runs itself is already in its tree.
     """
     stats = _all_stats()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
+    children = _children(stats)
     ours: set[int] = set()
     todo = [root]
     while todo:
